@@ -1,0 +1,1 @@
+"""The Mosaïque application layer: the ``mosaique`` command line (and the tile server)."""

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Install everything Mosaïque needs on Debian 12, as root: system packages (GDAL 3.6 dev and
+# tools), a virtualenv with the pinned Python dependencies, and the GDAL Python bindings built
+# against the system GDAL. Idempotent: a second run checks and returns in about a second.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=${VENV:-.venv}
+PYTHON=${PYTHON:-python3}
+
+APT_PACKAGES=(gdal-bin libgdal-dev python3-venv python3-dev g++ make zip)
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing system packages: ${missing[*]}"
+  apt-get update
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+fi
+
+stamp="$VENV/.mosaique-setup"
+want=$(cat requirements.lock pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && "$VENV/bin/python" -c "import osgeo.gdal_array, rasterio, app" 2>/dev/null; then
+  exit 0
+fi
+
+echo "setup: creating the virtualenv in $VENV"
+[ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
+PIP=("$VENV/bin/python" -m pip install --disable-pip-version-check -q)
+"${PIP[@]}" --upgrade pip setuptools wheel
+# numpy first, at the locked version: the GDAL bindings compile against it.
+"${PIP[@]}" "$(grep -i '^numpy==' requirements.lock)"
+gdal_version=$(gdal-config --version)
+if ! "$VENV/bin/python" -c "import osgeo, osgeo.gdal_array; assert osgeo.__version__ == '$gdal_version'" 2>/dev/null; then
+  # Without --no-build-isolation the build does not see numpy and gdal_array is silently left out.
+  "${PIP[@]}" --no-build-isolation "gdal==$gdal_version"
+fi
+"${PIP[@]}" -r requirements.lock
+"${PIP[@]}" --no-deps --no-build-isolation -e .
+"$VENV/bin/python" -c "import osgeo.gdal_array, rasterio; print('setup: GDAL', osgeo.__version__, '/ rasterio', rasterio.__version__)"
+echo "$want" > "$stamp"
