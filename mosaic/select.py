@@ -1,0 +1,57 @@
+"""The overlap rule: which product's observation a mosaic pixel keeps.
+
+Per pixel, an observation ranks by its FLG status: clear land, water or snow (valid) beats an
+all-month cloud, which beats no data. Between observations of equal rank the one whose product
+centre is nearest wins (the seam runs midway between tiles, away from swath-edge wedges); an
+exact tie goes to the smaller tile id. Parts are fed in tile-id order and only a strictly better
+observation replaces the current one, so the result never depends on the input order.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from processing.layout import NODATA, Flag
+
+# FLG code -> rank: 0 no data, 1 observed but invalid (cloud; also codes 5-6 "shadow" and
+# "saturation" that WASP defines but does not write), 2 valid (land, water, snow).
+RANK = np.ones(256, dtype=np.int64)
+RANK[Flag.NODATA] = 0
+RANK[[Flag.LAND, Flag.WATER, Flag.SNOW]] = 2
+_RANK_WEIGHT = 1e15  # larger than any squared distance on the Earth in metres (4e14)
+
+
+class Compositor:
+    """Accumulates observations for one block of the mosaic (``feed`` them in tile-id order)."""
+
+    def __init__(self, shape: tuple[int, int], nbands: int) -> None:
+        self.score = np.full(shape, -np.inf)
+        self.bands = np.full((nbands, *shape), NODATA, dtype=np.int16)
+        self.flags = np.zeros(shape, dtype=np.uint8)
+        self.dates = np.full(shape, NODATA, dtype=np.int16)
+        self.source = np.full(shape, -1, dtype=np.int16)
+
+    def feed(
+        self,
+        bands: np.ndarray,
+        flags: np.ndarray,
+        dates: np.ndarray,
+        distance2: np.ndarray | float,
+        source: int,
+    ) -> None:
+        """Offer one product's observations (bands: (n, h, w) int16; flags, dates: (h, w))."""
+        rank = RANK[flags]
+        score = rank * _RANK_WEIGHT - distance2
+        better = (rank > 0) & (score > self.score)
+        if not better.any():
+            return
+        self.score[better] = score[better] if np.ndim(score) else score
+        self.bands[:, better] = bands[:, better]
+        self.flags[better] = flags[better]
+        self.dates[better] = dates[better]
+        self.source[better] = source
+
+    @property
+    def valid(self) -> np.ndarray:
+        """Pixels that hold an observation (any rank above no data)."""
+        return self.flags != Flag.NODATA
