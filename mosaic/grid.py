@@ -16,6 +16,7 @@ from affine import Affine
 
 TMS = morecantile.tms.get("WebMercatorQuad")
 TILE_PX = 256
+MAX_REGION_ZOOM = 7
 FRANCE_LAT = 46.5
 """Latitude at which ground resolutions are compared when choosing the zoom."""
 
@@ -42,9 +43,13 @@ class OutputGrid:
 
     @classmethod
     def for_pixel_size(cls, pixel_size_m: float, zoom: int | None = None) -> OutputGrid:
-        """The grid for inputs of a given pixel size; regions are 2**5 tiles (8192 px) wide."""
+        """The grid for inputs of a given pixel size.
+
+        Regions are tiles of zoom ``zoom - 5`` (8192 px square) but never larger than a zoom-7
+        tile (about 220 km at France's latitude), so coarse grids still split into several files.
+        """
         z = choose_zoom(pixel_size_m) if zoom is None else zoom
-        return cls(zoom=z, region_zoom=max(0, z - 5))
+        return cls(zoom=z, region_zoom=min(z, max(z - 5, MAX_REGION_ZOOM)))
 
     @cached_property
     def res(self) -> float:

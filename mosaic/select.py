@@ -51,6 +51,25 @@ class Compositor:
         self.dates[better] = dates[better]
         self.source[better] = source
 
+    def feed_window(
+        self,
+        bands: np.ndarray,
+        flags: np.ndarray,
+        dates: np.ndarray,
+        distance2: np.ndarray,
+        source: int,
+        rows: slice,
+        cols: slice,
+    ) -> None:
+        """Offer observations covering only ``[rows, cols]`` of the block."""
+        view = Compositor.__new__(Compositor)
+        view.score = self.score[rows, cols]
+        view.bands = self.bands[:, rows, cols]
+        view.flags = self.flags[rows, cols]
+        view.dates = self.dates[rows, cols]
+        view.source = self.source[rows, cols]
+        view.feed(bands, flags, dates, distance2, source)
+
     @property
     def valid(self) -> np.ndarray:
         """Pixels that hold an observation (any rank above no data)."""

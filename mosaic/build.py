@@ -1,0 +1,412 @@
+"""Build one month: scan inputs, warp parts, composite regions on Dask, publish atomically.
+
+The Dask graph has one task per product (checksum + warp onto the grid, or reuse of the cached
+part) and one task per region (composite + COGs, or reuse of the previous build's files when
+its parts did not change); ``compute`` is called once. The month is published by one atomic
+replace of the catalog after the finished build folder is in place.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import dask
+from dask.delayed import Delayed, delayed
+from osgeo import gdal
+
+from mosaic import manifest as mf
+from mosaic.compose import RegionResult, compose_region, region_id
+from mosaic.cog import write_cog
+from mosaic.grid import OutputGrid
+from mosaic.inputs import checksum, fingerprint
+from mosaic.layers import LAYERS
+from mosaic.parts import Part, part_geometry, part_key, warp_part
+from mosaic.store import DataStore, new_build_id, write_json_atomic
+from processing.errors import InvalidProduct, MosaiqueError
+from processing.naming import parse_month
+from processing.scan import scan_products
+from processing.tiles import france_tiles
+
+log = logging.getLogger("mosaique.build")
+gdal.UseExceptions()
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_SKIPPED = 3
+"""Exit codes: success, failure (nothing published), success with bad products skipped."""
+
+
+class BuildFailed(MosaiqueError):
+    """The month could not be built; what was published before is untouched."""
+
+
+@dataclass
+class BuildOptions:
+    """How to run a build."""
+
+    zoom: int | None = None
+    """Output zoom level; default: nearest to the inputs' pixel size."""
+    scheduler: str | None = None
+    """Dask scheduler address; None starts a LocalCluster; "sync" runs in this process."""
+    workers: int | None = None
+    """LocalCluster workers (default: the machine's cores)."""
+    keep_builds: int = 3
+    """Builds kept per month (the published one is always kept)."""
+    progress: bool | None = None
+    """Progress bar; None: only when stderr is a terminal."""
+
+
+@dataclass
+class BuildReport:
+    """What a build did."""
+
+    month: str
+    build_id: str
+    build_dir: Path
+    skipped: list[InvalidProduct] = field(default_factory=list)
+    reused_parts: int = 0
+    reused_regions: int = 0
+    built_regions: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def exit_code(self) -> int:
+        """0, or 3 when bad products were skipped."""
+        return EXIT_SKIPPED if self.skipped else EXIT_OK
+
+
+@dataclass(frozen=True)
+class _ProductJob:
+    """What a part task needs to know about a product (plain, picklable)."""
+
+    tile: str
+    name: str
+    path: str
+    assets: dict[str, str]
+    epsg: int
+    bounds: tuple[float, float, float, float]
+    fingerprint: str
+    known_checksum: str | None
+
+
+def _gdal_task_env() -> None:
+    """Bound GDAL's block caches in a task (two GDAL libraries live in each worker)."""
+    gdal.SetCacheMax(256 * 1024 * 1024)
+    os.environ.setdefault("GDAL_CACHEMAX", "256")
+
+
+def make_part(job: _ProductJob, grid: OutputGrid, parts_dir: str) -> dict:
+    """Task: checksum a product and warp it onto the grid (or find its cached part)."""
+    _gdal_task_env()
+    try:
+        digest = job.known_checksum or checksum(Path(job.path))
+        key = part_key(digest, grid)
+        out = Path(parts_dir) / f"{key}.tif"
+        reused = out.exists()
+        part = warp_part(job.tile, job.assets, job.epsg, job.bounds, grid, out)
+        return {"tile": job.tile, "checksum": digest, "key": key, "part": part, "reused": reused}
+    except Exception as exc:  # a product unreadable past validation is skipped, not fatal
+        return {"tile": job.tile, "product": job.name, "error": f"cannot be warped ({exc})"}
+
+
+def make_region(
+    region: tuple[int, int, int],
+    part_results: list[dict],
+    grid: OutputGrid,
+    out_dir: str,
+    work_dir: str,
+    previous: dict | None,
+    previous_dir: str | None,
+) -> dict:
+    """Task: composite a region, or link the previous build's files if its parts are unchanged."""
+    _gdal_task_env()
+    import morecantile
+
+    tile = morecantile.Tile(*region)
+    good = [r for r in part_results if "part" in r]
+    keys = sorted(r["key"] for r in good)
+    out = Path(out_dir)
+    if previous and previous_dir and previous.get("inputs") == keys and _link_files(previous, previous_dir, out):
+        return {**previous, "files": {k: str(out / Path(v).name) for k, v in previous["files"].items()}, "reused": True}
+    result: RegionResult = compose_region(tile, [r["part"] for r in good], grid, out, Path(work_dir))
+    return {
+        "region": result.region,
+        "inputs": keys,
+        "files": result.files,
+        "france_flags": result.france_flags,
+        "part_flags": result.part_flags,
+        "part_wins": result.part_wins,
+        "reused": False,
+    }
+
+
+def _link_files(previous: dict, previous_dir: str, out: Path) -> bool:
+    """Hard-link a region's files from the previous build (copy across file systems)."""
+    sources = [Path(previous_dir) / "regions" / previous["region"] / Path(f).name for f in previous["files"].values()]
+    if not all(s.exists() for s in sources):
+        return False
+    out.mkdir(parents=True, exist_ok=True)
+    for src in sources:
+        try:
+            os.link(src, out / src.name)
+        except OSError:
+            import shutil
+
+            shutil.copy2(src, out / src.name)
+    return True
+
+
+def build_month(
+    data_dir: str | Path,
+    month: str,
+    inputs: list[str | Path],
+    options: BuildOptions | None = None,
+) -> BuildReport:
+    """Build and publish ``month`` from the L3A products found under ``inputs``.
+
+    Raises:
+        BuildFailed: nothing could be built (no valid product...); nothing was published.
+        BuildAlreadyRunning: another build of the month is running.
+    """
+    options = options or BuildOptions()
+    parse_month(month)
+    store = DataStore(data_dir)
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
+    with store.month_lock(month):
+        for leftover in store.clean_leftovers(month):
+            log.info("removed leftover of an interrupted build: %s", leftover)
+        scan = scan_products(inputs, month=month)
+        timings["scan"] = time.perf_counter() - started
+        if not scan.products:
+            reasons = "; ".join(str(p) for p in scan.problems[:5]) or "no product found"
+            raise BuildFailed(f"no valid L3A product for {month} in the inputs ({reasons})")
+        catalog_entry = store.read_catalog()["months"].get(month)
+        previous_dir = store.build_dir(month, catalog_entry["build_id"]) if catalog_entry else None
+        previous = _read_manifest(previous_dir)
+        grid = OutputGrid.for_pixel_size(min(p.grids["R1"].res for p in scan.products), options.zoom)
+        if previous and previous["grid"]["zoom"] != grid.zoom:
+            previous = None
+        build_id = new_build_id()
+        tmp = store.tmp_build_dir(month, build_id)
+        (tmp / "work").mkdir(parents=True)
+        log.info("building %s (build %s): %d products, zoom %d", month, build_id, len(scan.products), grid.zoom)
+
+        known = {i["fingerprint"]: i["sha256"] for i in (previous or {}).get("inputs", [])}
+        jobs = []
+        for p in scan.products:
+            fp = fingerprint(p.path)
+            jobs.append(_ProductJob(p.tile, str(p.name), str(p.path), dict(p.assets), p.epsg, p.bounds, fp, known.get(fp)))
+        part_tasks = {j.tile: delayed(make_part, pure=False)(j, grid, str(store.parts_dir(month))) for j in jobs}
+        by_region: dict[tuple[int, int, int], list[str]] = {}
+        for j in jobs:
+            bounds, _ = part_geometry(j.bounds, j.epsg, grid)
+            for r in grid.regions(bounds):
+                by_region.setdefault((r.x, r.y, r.z), []).append(j.tile)
+        prev_regions = (previous or {}).get("regions", {})
+        region_tasks = []
+        for (x, y, z), tiles in sorted(by_region.items()):
+            rid = f"{z}-{x}-{y}"
+            region_tasks.append(delayed(make_region, pure=False)(
+                (x, y, z), [part_tasks[t] for t in sorted(tiles)], grid, str(tmp / "regions" / rid),
+                str(tmp / "work"), prev_regions.get(rid), str(previous_dir) if previous_dir else None,
+            ))
+        t = time.perf_counter()
+        results = _compute([*part_tasks.values(), *region_tasks], options)
+        timings["parts_and_regions"] = time.perf_counter() - t
+        part_results, region_results = results[: len(part_tasks)], results[len(part_tasks):]
+
+        skipped = list(scan.problems)
+        for r in part_results:
+            if "error" in r:
+                skipped.append(InvalidProduct(r["product"], r["error"]))
+        if not any(r["files"] for r in region_results):
+            raise BuildFailed(f"{month}: no valid pixel in any product")
+
+        t = time.perf_counter()
+        layers = _finalize_layers(tmp, region_results, grid)
+        timings["finalize"] = time.perf_counter() - t
+        timings["total"] = time.perf_counter() - started
+        manifest = _manifest(month, build_id, grid, scan.products, jobs, part_results, region_results, skipped, layers, timings)
+        write_json_atomic(tmp / "manifest.json", manifest)
+        write_json_atomic(tmp / "item.json", mf.stac_item(manifest))
+        import shutil
+
+        shutil.rmtree(tmp / "work", ignore_errors=True)
+        final = store.build_dir(month, build_id)
+        os.rename(tmp, final)
+        store.publish(month, _catalog_entry(manifest, final.relative_to(store.root)))
+        for pruned in store.prune(month, options.keep_builds):
+            log.info("pruned old build %s of %s", pruned, month)
+        _prune_parts(store, month)
+
+    report = BuildReport(
+        month=month, build_id=build_id, build_dir=final, skipped=skipped, timings=timings,
+        reused_parts=sum(1 for r in part_results if r.get("reused")),
+        reused_regions=sum(1 for r in region_results if r.get("reused")),
+        built_regions=sum(1 for r in region_results if not r.get("reused")),
+    )
+    log.info("published %s build %s in %.1f s", month, build_id, timings["total"])
+    return report
+
+
+def _read_manifest(build_dir: Path | None) -> dict | None:
+    import json
+
+    if build_dir is None:
+        return None
+    try:
+        return json.loads((build_dir / "manifest.json").read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _compute(tasks: list[Delayed], options: BuildOptions) -> list:
+    """Run the graph once: in this process, on a LocalCluster, or on a given scheduler."""
+    show = sys.stderr.isatty() if options.progress is None else options.progress
+    if options.scheduler == "sync":
+        return list(dask.compute(*tasks, scheduler="synchronous"))
+    from distributed import Client, LocalCluster, as_completed
+
+    if options.scheduler:
+        client = Client(options.scheduler)
+        cluster = None
+    else:
+        n = options.workers or os.cpu_count() or 1
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None)
+        client = Client(cluster)
+    try:
+        futures = client.compute(tasks)
+        bar = None
+        if show:
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(futures), desc="build", unit="task", file=sys.stderr)
+        for done, _ in enumerate(as_completed(futures), 1):
+            if bar:
+                bar.update(1)
+            else:
+                log.info("progress %d/%d tasks", done, len(futures))
+        if bar:
+            bar.close()
+        return client.gather(futures)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _finalize_layers(tmp: Path, region_results: list[dict], grid: OutputGrid) -> dict:
+    """Per layer: a VRT of the region COGs and an overview COG of the whole month."""
+    layers = {}
+    (tmp / "overview").mkdir()
+    for name, layer in LAYERS.items():
+        files = sorted(r["files"][name] for r in region_results if r["files"])
+        rel = [os.path.relpath(f, tmp) for f in files]
+        vrt_path = tmp / f"{name}.vrt"
+        cwd = os.getcwd()
+        os.chdir(tmp)  # relative source paths keep the build folder relocatable
+        try:
+            gdal.BuildVRT(vrt_path.name, rel).FlushCache()
+        finally:
+            os.chdir(cwd)
+        overview_src = tmp / "work" / f"{name}-overview.tif"
+        gdal.Warp(
+            str(overview_src), str(vrt_path), format="GTiff",
+            xRes=grid.res * 2 ** (grid.zoom - grid.region_zoom),
+            yRes=grid.res * 2 ** (grid.zoom - grid.region_zoom),
+            resampleAlg="average" if layer.overview_resampling == "AVERAGE" else "near",
+            creationOptions=["TILED=YES"],
+        )
+        write_cog(overview_src, tmp / "overview" / f"{name}.tif", layer)
+        layers[name] = {
+            "vrt": f"{name}.vrt",
+            "overview": f"overview/{name}.tif",
+            "overview_maxzoom": grid.region_zoom - 1,
+            "bands": list(layer.bands),
+            "dtype": layer.dtype,
+            "nodata": layer.nodata,
+            "description": layer.description,
+        }
+    return layers
+
+
+def _manifest(month, build_id, grid, products, jobs, part_results, region_results, skipped, layers, timings) -> dict:
+    part_flags: dict[str, list[int]] = {}
+    wins: dict[str, int] = {}
+    france = [0] * 5
+    for r in region_results:
+        france = [a + b for a, b in zip(france, r["france_flags"], strict=True)]
+        for tile, counts in r["part_flags"].items():
+            part_flags[tile] = [a + b for a, b in zip(part_flags.get(tile, [0] * 5), counts, strict=True)]
+        for tile, n in r["part_wins"].items():
+            wins[tile] = wins.get(tile, 0) + n
+    by_tile = {r["tile"]: r for r in part_results}
+    inputs = []
+    left = bottom = float("inf")
+    right = top = float("-inf")
+    for product, job in zip(products, jobs, strict=True):
+        res = by_tile[product.tile]
+        if "part" not in res:
+            continue
+        part: Part = res["part"]
+        left, bottom = min(left, part.bounds[0]), min(bottom, part.bounds[1])
+        right, top = max(right, part.bounds[2]), max(top, part.bounds[3])
+        inputs.append({
+            "name": str(product.name), "tile": product.tile, "path": str(product.path),
+            "size": product.size_bytes(), "sha256": res["checksum"], "fingerprint": job.fingerprint,
+            "version": "{}.{}".format(*product.name.version),
+            "synthesis_date": product.name.synthesis.date().isoformat(),
+            "part": res["key"], "coverage": mf.percentages(part_flags.get(product.tile, [0] * 5)),
+            "mosaic_pixels": wins.get(product.tile, 0), "warnings": product.warnings,
+        })
+    present = {i["tile"] for i in inputs}
+    return {
+        "build_id": build_id,
+        "month": month,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "software": mf.software(),
+        "grid": grid.describe(),
+        "bounds": mf.lonlat_bounds((left, bottom, right, top)),
+        "bounds_3857": [left, bottom, right, top],
+        "coverage": mf.percentages(france),
+        "coverage_scope": "pixels inside the France outline (Natural Earth 1:110m)",
+        "missing_tiles": sorted(set(france_tiles()) - present),
+        "inputs": inputs,
+        "skipped": [{"product": s.product, "reason": s.reason, "kind": type(s).__name__} for s in skipped],
+        "layers": layers,
+        "regions": {r["region"]: {k: v for k, v in r.items() if k != "reused"} | {
+            "files": {k: os.path.basename(v) for k, v in r["files"].items()}} for r in region_results},
+        "timings": {k: round(v, 3) for k, v in timings.items()},
+    }
+
+
+def _catalog_entry(manifest: dict, rel_dir: Path) -> dict:
+    return {
+        "build_id": manifest["build_id"],
+        "path": rel_dir.as_posix(),
+        "published": datetime.now(UTC).isoformat(timespec="seconds"),
+        "bounds": manifest["bounds"],
+        "zoom": manifest["grid"]["zoom"],
+        "region_zoom": manifest["grid"]["region_zoom"],
+        "coverage": manifest["coverage"],
+        "products": len(manifest["inputs"]),
+        "missing_tiles": manifest["missing_tiles"],
+    }
+
+
+def _prune_parts(store: DataStore, month: str) -> None:
+    """Delete cached parts no kept build uses."""
+    used: set[str] = set()
+    for build in store.builds_dir(month).iterdir():
+        m = _read_manifest(build) if not build.name.startswith(".") else None
+        used |= {i["part"] for i in (m or {}).get("inputs", [])}
+    for part in store.parts_dir(month).glob("*.tif"):
+        if part.stem not in used:
+            part.unlink(missing_ok=True)

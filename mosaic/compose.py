@@ -1,0 +1,172 @@
+"""Composite the parts covering one region into that region's layer COGs.
+
+A region is one tile of the grid's ``region_zoom`` (8192 px square); it is processed in bands
+of rows so memory stays bounded, whatever the number of products.
+"""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import morecantile
+import numpy as np
+import rasterio
+from rasterio.features import geometry_mask
+from rasterio.warp import transform_geom
+from rasterio.windows import Window
+
+from mosaic.cog import write_cog
+from mosaic.grid import OutputGrid
+from mosaic.layers import DATES, FLAGS, LAYERS, REFLECTANCE, TRUECOLOR, render_truecolor
+from mosaic.parts import Part
+from mosaic.select import Compositor
+from processing.tiles import france_outline
+
+CHUNK_ROWS = 512
+
+
+def region_id(region: morecantile.Tile) -> str:
+    """Name of a region: ``z-x-y``."""
+    return f"{region.z}-{region.x}-{region.y}"
+
+
+@dataclass
+class RegionResult:
+    """What compositing a region produced."""
+
+    region: str
+    files: dict[str, str] = field(default_factory=dict)
+    """Layer name -> COG path (empty when no pixel of the region holds data)."""
+    france_flags: list[int] = field(default_factory=lambda: [0] * 5)
+    """Pixel counts inside the France outline by FLG code 0-4."""
+    part_flags: dict[str, list[int]] = field(default_factory=dict)
+    """Tile id -> its own pixel counts by FLG code inside its footprint (region share)."""
+    part_wins: dict[str, int] = field(default_factory=dict)
+    """Tile id -> mosaic pixels it supplied."""
+
+
+def _profile(layer_name: str, size: int, transform: rasterio.Affine) -> dict:
+    layer = LAYERS[layer_name]
+    profile = {
+        "driver": "GTiff", "width": size, "height": size, "count": len(layer.bands),
+        "dtype": layer.dtype, "crs": "EPSG:3857", "transform": transform,
+        "tiled": True, "blockxsize": 512, "blockysize": 512, "interleave": "pixel", "sparse_ok": True,
+    }
+    if layer.nodata is not None:
+        profile["nodata"] = layer.nodata
+    return profile
+
+
+def compose_region(
+    region: morecantile.Tile,
+    parts: list[Part],
+    grid: OutputGrid,
+    out_dir: Path,
+    work_dir: Path,
+    threads: int = 1,
+) -> RegionResult:
+    """Composite ``parts`` over ``region`` and write one COG per layer into ``out_dir``."""
+    rid = region_id(region)
+    result = RegionResult(region=rid)
+    size = grid.region_size()
+    transform = grid.region_transform(region)
+    reg_col, reg_row = grid.offset(transform.c, transform.f)
+    parts = sorted(parts, key=lambda p: p.tile)  # the overlap rule's order, not the input's
+    france = transform_geom("EPSG:4326", "EPSG:3857", france_outline())
+    tmp = work_dir / f"{rid}.{uuid.uuid4().hex}"
+    tmp.mkdir(parents=True)
+    try:
+        with rasterio.Env(GDAL_NUM_THREADS=str(threads)), _open_outputs(tmp, size, transform) as outs:
+            sources = [rasterio.open(p.path) for p in parts]
+            try:
+                any_valid = False
+                for row0 in range(0, size, CHUNK_ROWS):
+                    h = min(CHUNK_ROWS, size - row0)
+                    comp = _composite_chunk(parts, sources, grid, reg_col, reg_row + row0, size, h, result)
+                    window = Window(0, row0, size, h)
+                    chunk_transform = rasterio.windows.transform(window, transform)
+                    in_france = ~geometry_mask([france], (h, size), chunk_transform)
+                    result.france_flags = [
+                        a + int(b)
+                        for a, b in zip(result.france_flags, np.bincount(comp.flags[in_france], minlength=5)[:5], strict=True)
+                    ]
+                    if not comp.valid.any():
+                        continue
+                    any_valid = True
+                    outs[REFLECTANCE.name].write(comp.bands, window=window)
+                    outs[FLAGS.name].write(comp.flags[None], window=window)
+                    outs[DATES.name].write(comp.dates[None], window=window)
+                    rgb, mask = render_truecolor(comp.bands)
+                    outs[TRUECOLOR.name].write(rgb, window=window)
+                    outs[TRUECOLOR.name].write_mask(mask, window=window)
+            finally:
+                for src in sources:
+                    src.close()
+        if any_valid:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            for name in LAYERS:
+                dst = out_dir / f"{name}.tif"
+                write_cog(tmp / f"{name}.tif", dst, LAYERS[name], threads)
+                result.files[name] = str(dst)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return result
+
+
+class _open_outputs:
+    """Context manager opening one temporary tiled GeoTIFF per layer."""
+
+    def __init__(self, folder: Path, size: int, transform: rasterio.Affine) -> None:
+        self.folder, self.size, self.transform = folder, size, transform
+        self.datasets: dict[str, rasterio.io.DatasetWriter] = {}
+
+    def __enter__(self) -> dict[str, rasterio.io.DatasetWriter]:
+        with rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True):
+            for name in LAYERS:
+                self.datasets[name] = rasterio.open(
+                    self.folder / f"{name}.tif", "w", **_profile(name, self.size, self.transform)
+                )
+        return self.datasets
+
+    def __exit__(self, *exc: object) -> None:
+        for ds in self.datasets.values():
+            ds.close()
+
+
+def _composite_chunk(
+    parts: list[Part],
+    sources: list[rasterio.io.DatasetReader],
+    grid: OutputGrid,
+    col0: int,
+    row0: int,
+    width: int,
+    height: int,
+    result: RegionResult,
+) -> Compositor:
+    """Composite the rows ``row0``..``row0+height`` (whole-grid coordinates) of a region."""
+    comp = Compositor((height, width), len(REFLECTANCE.bands))
+    ox, oy = grid.origin
+    xs = ox + (col0 + np.arange(width) + 0.5) * grid.res
+    ys = oy - (row0 + np.arange(height) + 0.5) * grid.res
+    for index, (part, src) in enumerate(zip(parts, sources, strict=True)):
+        p_col, p_row = grid.offset(part.bounds[0], part.bounds[3])
+        c0, c1 = max(col0, p_col), min(col0 + width, p_col + src.width)
+        r0, r1 = max(row0, p_row), min(row0 + height, p_row + src.height)
+        if c0 >= c1 or r0 >= r1:
+            continue
+        data = src.read(window=Window(c0 - p_col, r0 - p_row, c1 - c0, r1 - r0))
+        flags = data[4].astype(np.uint8)
+        counts = np.bincount(flags.ravel(), minlength=5)[:5]
+        prev = result.part_flags.setdefault(part.tile, [0] * 5)
+        result.part_flags[part.tile] = [a + int(b) for a, b in zip(prev, counts, strict=True)]
+        rows, cols = slice(r0 - row0, r1 - row0), slice(c0 - col0, c1 - col0)
+        d2 = (ys[rows, None] - part.centre[1]) ** 2 + (xs[None, cols] - part.centre[0]) ** 2
+        comp.feed_window(data[:4], flags, data[5], d2, index, rows, cols)
+    for index, part in enumerate(parts):
+        wins = int(np.count_nonzero(comp.source == index))
+        if wins:
+            result.part_wins[part.tile] = result.part_wins.get(part.tile, 0) + wins
+    return comp

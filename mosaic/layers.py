@@ -1,0 +1,54 @@
+"""What a published month holds: its layers, their bands, types and the fixed true-colour stretch.
+
+This is the contract between the build and the server: the server reads layers by these names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from processing.layout import NODATA, Flag
+
+TRUECOLOR_STRETCH = (0, 2000)
+"""Digital numbers mapped to 0-255 in the pre-rendered true colour: reflectance 0-0.2, as the
+2018 France mosaics did, the same for every tile and month."""
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One raster layer of a month."""
+
+    name: str
+    bands: tuple[str, ...]
+    dtype: str
+    nodata: int | None
+    compress: str
+    overview_resampling: str
+    description: str
+
+
+REFLECTANCE = Layer("reflectance", ("B2", "B3", "B4", "B8"), "int16", NODATA, "DEFLATE", "AVERAGE",
+                    "Surface reflectance x 10000 (Theia L3A FRC), 10 m bands")
+FLAGS = Layer("flags", ("FLG",), "uint8", int(Flag.NODATA), "DEFLATE", "NEAREST",
+              "Pixel status: 0 no data, 1 all-month cloud, 2 snow, 3 water, 4 land")
+DATES = Layer("dates", ("DTS",), "int16", NODATA, "DEFLATE", "NEAREST",
+              "Weighted average date of the observations, day of year (0 = 1 January)")
+TRUECOLOR = Layer("truecolor", ("red", "green", "blue"), "uint8", None, "JPEG", "AVERAGE",
+                  "True colour B4/B3/B2, reflectance 0-0.2 -> 0-255, no-data pixels masked")
+LAYERS: dict[str, Layer] = {layer.name: layer for layer in (REFLECTANCE, FLAGS, DATES, TRUECOLOR)}
+
+
+def render_truecolor(reflectance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(B2, B3, B4, B8) int16 -> RGB uint8 with the fixed stretch, and the valid mask (uint8 0/255)."""
+    lo, hi = TRUECOLOR_STRETCH
+    b2, b3, b4 = reflectance[0], reflectance[1], reflectance[2]
+    valid = (b2 != NODATA) & (b3 != NODATA) & (b4 != NODATA)
+    rgb = np.empty((3, *b2.shape), dtype=np.uint8)
+    for out, band in zip(rgb, (b4, b3, b2), strict=True):
+        scaled = (band.astype(np.float32) - lo) * (255.0 / (hi - lo))
+        np.clip(scaled, 0, 255, out=scaled)
+        out[...] = np.rint(scaled)
+        out[~valid] = 0
+    return rgb, (valid * np.uint8(255))

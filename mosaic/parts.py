@@ -1,0 +1,102 @@
+"""Parts: one product's R1 layers warped onto the common grid, cached for incremental builds.
+
+A part is a tiled GeoTIFF in EPSG:3857 on the grid's pixels, covering the product's footprint,
+with six Int16 bands: B2, B3, B4, B8, FLG, DTS (nearest neighbour, so every mosaic value is a
+value of a source pixel). Parts are written to a temporary name and renamed when complete.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from osgeo import gdal
+from rasterio.warp import transform_bounds
+
+from mosaic.grid import OutputGrid
+from processing.layout import NODATA, Flag
+
+gdal.UseExceptions()
+
+REFLECTANCE_BANDS: tuple[str, ...] = ("B2", "B3", "B4", "B8")
+PART_ASSETS: tuple[str, ...] = (*REFLECTANCE_BANDS, "FLG_R1", "DTS_R1")
+PART_NODATA: tuple[int, ...] = (NODATA,) * len(REFLECTANCE_BANDS) + (int(Flag.NODATA), NODATA)
+PART_FORMAT = 1
+"""Bump when the content of a part changes, so cached parts are rebuilt."""
+
+_CREATION = ["TILED=YES", "BLOCKXSIZE=512", "BLOCKYSIZE=512", "COMPRESS=ZSTD", "ZSTD_LEVEL=1",
+             "PREDICTOR=2", "INTERLEAVE=PIXEL", "BIGTIFF=IF_SAFER"]
+
+
+@dataclass(frozen=True)
+class Part:
+    """A product warped onto the grid."""
+
+    tile: str
+    path: str
+    bounds: tuple[float, float, float, float]
+    """EPSG:3857, on grid pixels."""
+    centre: tuple[float, float]
+    """EPSG:3857 centre of the product footprint (the overlap rule's distance reference)."""
+
+    def to_dict(self) -> dict:
+        """JSON-ready form."""
+        return asdict(self)
+
+
+def part_key(checksum: str, grid: OutputGrid) -> str:
+    """Cache key of a part: the input's checksum, the grid and the part format."""
+    raw = f"{checksum}:{grid.zoom}:{PART_FORMAT}".encode()
+    return hashlib.sha256(raw).hexdigest()[:24]
+
+
+def part_geometry(
+    src_bounds: tuple[float, float, float, float], epsg: int, grid: OutputGrid
+) -> tuple[tuple[float, float, float, float], tuple[float, float]]:
+    """Snapped EPSG:3857 bounds of a product's footprint, and its centre."""
+    b = transform_bounds(f"EPSG:{epsg}", "EPSG:3857", *src_bounds, densify_pts=51)
+    return grid.snap(b), ((b[0] + b[2]) / 2, (b[1] + b[3]) / 2)
+
+
+def warp_part(
+    tile: str,
+    assets: dict[str, str],
+    epsg: int,
+    src_bounds: tuple[float, float, float, float],
+    grid: OutputGrid,
+    out: Path,
+    threads: int = 1,
+) -> Part:
+    """Warp a product's R1 reflectances, FLG and DTS onto ``grid`` into ``out`` (atomically)."""
+    bounds, centre = part_geometry(src_bounds, epsg, grid)
+    if not out.exists():
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex}.tmp")
+        try:
+            stack = gdal.BuildVRT("", [assets[a] for a in PART_ASSETS], separate=True)
+            nodata = " ".join(str(v) for v in PART_NODATA)
+            gdal.Warp(
+                str(tmp),
+                stack,
+                format="GTiff",
+                dstSRS="EPSG:3857",
+                outputBounds=bounds,
+                xRes=grid.res,
+                yRes=grid.res,
+                resampleAlg="near",
+                outputType=gdal.GDT_Int16,
+                srcNodata=nodata,
+                dstNodata=nodata,
+                multithread=threads > 1,
+                warpOptions=[f"NUM_THREADS={threads}"],
+                warpMemoryLimit=256 * 1024 * 1024,
+                creationOptions=[*_CREATION, f"NUM_THREADS={threads}"],
+            )
+            stack = None
+            os.replace(tmp, out)
+        finally:
+            tmp.unlink(missing_ok=True)
+    return Part(tile=tile, path=str(out), bounds=bounds, centre=centre)
