@@ -1,0 +1,23 @@
+"""Mosaïque settings, read once from ``MOSAIQUE_*`` environment variables (or a ``.env`` file)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every setting; keyword arguments override the environment (handy in tests)."""
+
+    model_config = SettingsConfigDict(env_prefix="MOSAIQUE_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(Path("data"), description="Where published months live.")
+    log_level: str = Field("INFO", description="Logging level.")
+    log_json: bool | None = Field(None, description="JSON log lines (default: when not on a terminal).")
+    keep_builds: int = Field(3, ge=1, description="Builds kept per month (the published one always is).")
+    dask_scheduler: str | None = Field(
+        None, description="Dask scheduler address for builds; unset starts a LocalCluster."
+    )
+    build_workers: int | None = Field(None, ge=1, description="LocalCluster workers (default: cores).")
