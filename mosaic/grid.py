@@ -16,7 +16,7 @@ from affine import Affine
 
 TMS = morecantile.tms.get("WebMercatorQuad")
 TILE_PX = 256
-MAX_REGION_ZOOM = 7
+MIN_REGION_ZOOM = 7
 FRANCE_LAT = 46.5
 """Latitude at which ground resolutions are compared when choosing the zoom."""
 
@@ -49,7 +49,7 @@ class OutputGrid:
         tile (about 220 km at France's latitude), so coarse grids still split into several files.
         """
         z = choose_zoom(pixel_size_m) if zoom is None else zoom
-        return cls(zoom=z, region_zoom=min(z, max(z - 5, MAX_REGION_ZOOM)))
+        return cls(zoom=z, region_zoom=min(z, max(z - 5, MIN_REGION_ZOOM)))
 
     @cached_property
     def res(self) -> float:
