@@ -121,8 +121,9 @@ class _Storage:
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
             raise errors.UnreadableArchive(path.name, f"truncated or corrupt zip ({exc})") from None
         tops = {n.split("/", 1)[0] for n in names if "/" in n.strip("/")}
-        if len(tops) != 1:
-            found = ", ".join(sorted(tops)) or "files at its root only"
+        loose = sorted(n for n in names if "/" not in n)
+        if loose or len(tops) != 1:
+            found = ", ".join(sorted(tops) + loose[:3]) or "nothing"
             raise errors.UnreadableArchive(
                 path.name, f"the zip must hold exactly one product folder; found: {found}"
             )
