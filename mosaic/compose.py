@@ -23,6 +23,7 @@ from mosaic.grid import OutputGrid
 from mosaic.layers import DATES, FLAGS, LAYERS, REFLECTANCE, TRUECOLOR, render_truecolor
 from mosaic.parts import Part
 from mosaic.select import Compositor
+from processing.layout import NODATA, Flag
 from processing.tiles import france_outline
 
 CHUNK_ROWS = 512
@@ -158,7 +159,7 @@ def _composite_chunk(
         if c0 >= c1 or r0 >= r1:
             continue
         data = src.read(window=Window(c0 - p_col, r0 - p_row, c1 - c0, r1 - r0))
-        flags = data[4].astype(np.uint8)
+        flags = np.where(data[4] == NODATA, Flag.NODATA, data[4]).astype(np.uint8)
         counts = np.bincount(flags.ravel(), minlength=5)[:5]
         prev = result.part_flags.setdefault(part.tile, [0] * 5)
         result.part_flags[part.tile] = [a + int(b) for a, b in zip(prev, counts, strict=True)]

@@ -1,8 +1,9 @@
 """Parts: one product's R1 layers warped onto the common grid, cached for incremental builds.
 
 A part is a tiled GeoTIFF in EPSG:3857 on the grid's pixels, covering the product's footprint,
-with six Int16 bands: B2, B3, B4, B8, FLG, DTS (nearest neighbour, so every mosaic value is a
-value of a source pixel). Parts are written to a temporary name and renamed when complete.
+with six Int16 bands: B2, B3, B4, B8, FLG, DTS, no data -10000 in all of them (nearest
+neighbour, so every mosaic value is a value of a source pixel; GDAL's default approximate
+transformer places pixels within 1/8 of a source pixel). Parts are written to a temporary name and renamed when complete.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ gdal.UseExceptions()
 
 REFLECTANCE_BANDS: tuple[str, ...] = ("B2", "B3", "B4", "B8")
 PART_ASSETS: tuple[str, ...] = (*REFLECTANCE_BANDS, "FLG_R1", "DTS_R1")
-PART_NODATA: tuple[int, ...] = (NODATA,) * len(REFLECTANCE_BANDS) + (int(Flag.NODATA), NODATA)
+SRC_NODATA: tuple[int, ...] = (NODATA,) * len(REFLECTANCE_BANDS) + (int(Flag.NODATA), NODATA)
+PART_NODATA = NODATA
+"""One no-data value for all bands of a part (GeoTIFF stores one): FLG 0 becomes -10000."""
 PART_FORMAT = 1
 """Bump when the content of a part changes, so cached parts are rebuilt."""
 
@@ -77,7 +80,6 @@ def warp_part(
         tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex}.tmp")
         try:
             stack = gdal.BuildVRT("", [assets[a] for a in PART_ASSETS], separate=True)
-            nodata = " ".join(str(v) for v in PART_NODATA)
             gdal.Warp(
                 str(tmp),
                 stack,
@@ -88,8 +90,8 @@ def warp_part(
                 yRes=grid.res,
                 resampleAlg="near",
                 outputType=gdal.GDT_Int16,
-                srcNodata=nodata,
-                dstNodata=nodata,
+                srcNodata=" ".join(str(v) for v in SRC_NODATA),
+                dstNodata=PART_NODATA,
                 multithread=threads > 1,
                 warpOptions=[f"NUM_THREADS={threads}"],
                 warpMemoryLimit=256 * 1024 * 1024,
