@@ -62,7 +62,7 @@ def cog_errors(path: str | Path) -> list[str]:
     """COG validation errors of a file (empty when it is a valid COG)."""
     ds = gdal.Open(str(path))
     try:
-        errors, _ = validate(ds, full_check=True)
+        _warnings, errors, _details = validate(ds, full_check=True)
     finally:
         ds = None
     return list(errors)

@@ -58,18 +58,18 @@ def mosaic_pixel(vrt: Path, lon: float, lat: float) -> tuple[np.ndarray, tuple[f
 
 
 def source_pixels(
-    products: list[L3AProduct], centre: tuple[float, float], shift: float = 0.0
+    products: list[L3AProduct], centre: tuple[float, float], shift: tuple[float, float] = (0, 0)
 ) -> list[tuple[int, list[int]]]:
     """(FLG, [B2, B3, B4, B8]) of every product covering an EPSG:3857 point.
 
-    ``shift`` moves the point by that fraction of a source pixel in x and y (GDAL's warper
-    places pixels within 1/8 of a source pixel).
+    ``shift`` moves the point by fractions of a source pixel in x and y (GDAL's warper places
+    pixels within 1/8 of a source pixel).
     """
     found = []
     for p in products:
         (x,), (y,) = transform("EPSG:3857", p.crs, [centre[0]], [centre[1]])
         res = p.grids["R1"].res
-        row, col = rasterio.transform.rowcol(p.grids["R1"].transform, x + shift * res, y + shift * res)
+        row, col = rasterio.transform.rowcol(p.grids["R1"].transform, x + shift[0] * res, y + shift[1] * res)
         if 0 <= row < p.grids["R1"].height and 0 <= col < p.grids["R1"].width:
             w = Window(col, row, 1, 1)
             flag = int(p.read("FLG_R1", window=w)[0, 0])
@@ -96,8 +96,8 @@ def test_values_equal_source_values_in_each_zone_and_across_boundaries(inputs: P
             if got in [(f, v) for f, v in sources if RANK[f] == best]:
                 exact += 1
             else:  # within GDAL's 1/8 px placement: a neighbouring source pixel of the same product
-                nearby = [s for d in (-0.15, 0.15) for e in (-0.15, 0.15) for s in source_pixels(products, (centre[0] + d, centre[1] + e), 0)]
-                nearby += [s for d in (-0.15, 0.15) for s in source_pixels(products, centre, d)]
+                shifts = [(dx, dy) for dx in (-0.13, 0, 0.13) for dy in (-0.13, 0, 0.13)]
+                nearby = [s for shift in shifts for s in source_pixels(products, centre, shift)]
                 assert got in nearby, (lon, lat, got, sources)
             checked["overlap" if len(sources) > 1 else "single"] += 1
     assert checked["single"] > 100 and checked["overlap"] > 10
