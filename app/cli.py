@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import sys
+import time
+from pathlib import Path
+
 import click
 
 
@@ -9,3 +14,183 @@ import click
 @click.version_option(package_name="mosaique")
 def main() -> None:
     """Mosaïque: monthly France mosaics from Theia Sentinel-2 Level-3A products."""
+
+
+def _csv(value: str | None) -> list[str] | None:
+    """Split a comma-separated option; None or empty means the default."""
+    items = [v.strip() for v in (value or "").split(",") if v.strip()]
+    return items or None
+
+
+@main.command()
+@click.option("--tiles", help="Comma-separated tile ids, e.g. T31TCJ,T31TDJ [default: all 95].")
+@click.option("--months", default="2018-07,2018-08", show_default=True,
+              help="Comma-separated months, YYYY-MM.")
+@click.option("--pixel-size", type=float, default=200.0, show_default=True,
+              help="R1 pixel size in metres (R2: twice as coarse); 10 gives real-size products.")
+@click.option("--zip", "as_zip", is_flag=True,
+              help="One zip per product, as Theia distributes them.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the landscape.")
+@click.option("--workers", type=int, default=None, help="Processes [default: CPU count].")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Directory receiving the products.")
+def sample(
+    tiles: str | None,
+    months: str,
+    pixel_size: float,
+    as_zip: bool,
+    seed: int,
+    workers: int | None,
+    out: Path,
+) -> None:
+    """Write synthetic Theia L3A products (real layout) for France tiles and months."""
+    from processing.sample import DEFAULT_MONTHS, generate_products
+
+    counts = {True: 0, False: 0}
+
+    def done(path: Path, written: bool) -> None:
+        counts[written] += 1
+
+    start = time.perf_counter()
+    try:
+        generate_products(
+            out,
+            tiles=_csv(tiles),
+            months=_csv(months) or DEFAULT_MONTHS,
+            pixel_size=pixel_size,
+            as_zip=as_zip,
+            seed=seed,
+            workers=workers,
+            on_product=done,
+        )
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
+    click.echo(
+        f"sample: {counts[True]} products written, {counts[False]} already there, "
+        f"in {time.perf_counter() - start:.1f} s -> {out}"
+    )
+
+
+def _data_dir_option(func):  # type: ignore[no-untyped-def]
+    """``--data-dir``: the option, else MOSAIQUE_DATA_DIR, else ./data."""
+    return click.option(
+        "--data-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help="Data directory of published months [default: $MOSAIQUE_DATA_DIR, else ./data].",
+    )(func)
+
+
+def _settings(data_dir: Path | None, **overrides: object):  # type: ignore[no-untyped-def]
+    from app.logs import setup_logging
+    from app.settings import Settings
+
+    values = {k: v for k, v in overrides.items() if v is not None}
+    settings = Settings(**({"data_dir": data_dir} if data_dir else {}), **values)
+    setup_logging(settings.log_level, settings.log_json)
+    return settings
+
+
+@main.command()
+@click.option("--month", required=True, help="Month to build, YYYY-MM.")
+@click.option("--input", "inputs", multiple=True, required=True, type=click.Path(path_type=Path),
+              help="Products: folders of products, product folders or zips (repeat, or list after it).")
+@click.argument("more_inputs", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--zoom", type=click.IntRange(0, 18), default=None,
+              help="Output WebMercatorQuad zoom [default: nearest to the inputs' pixel size].")
+@click.option("--scheduler", default=None,
+              help="Dask scheduler address (tcp://...), or 'sync' to run in this process "
+                   "[default: $MOSAIQUE_DASK_SCHEDULER, else a LocalCluster sized to the machine].")
+@click.option("--workers", type=click.IntRange(1), default=None, help="LocalCluster workers [default: cores].")
+@click.option("--keep", type=click.IntRange(1), default=None, help="Builds kept per month [default: 3].")
+@click.option("--progress/--no-progress", default=None, help="Progress bar [default: on a terminal].")
+@_data_dir_option
+def build(
+    month: str,
+    inputs: tuple[Path, ...],
+    more_inputs: tuple[Path, ...],
+    zoom: int | None,
+    scheduler: str | None,
+    workers: int | None,
+    keep: int | None,
+    progress: bool | None,
+    data_dir: Path | None,
+) -> None:
+    """Build a month's France mosaic from L3A products and publish it atomically.
+
+    Exit codes: 0 published; 3 published, but bad products were skipped (listed); 1 nothing
+    published (no valid product, another build of the month running, or an error).
+    """
+    from mosaic.build import BuildFailed, BuildOptions, build_month
+    from mosaic.store import BuildAlreadyRunning
+    from processing.naming import parse_month
+
+    try:
+        parse_month(month)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--month") from None
+    settings = _settings(data_dir, dask_scheduler=scheduler, build_workers=workers, keep_builds=keep)
+    options = BuildOptions(zoom=zoom, scheduler=settings.dask_scheduler, workers=settings.build_workers,
+                           keep_builds=settings.keep_builds, progress=progress)
+    try:
+        report = build_month(settings.data_dir, month, [*inputs, *more_inputs], options)
+    except (BuildFailed, BuildAlreadyRunning) as exc:
+        click.echo(f"build failed: {exc}", err=True)
+        sys.exit(1)
+    for problem in report.skipped:
+        click.echo(f"skipped {problem}", err=True)
+    click.echo(
+        f"published {report.month} build {report.build_id}: {report.built_regions} regions built, "
+        f"{report.reused_regions} reused, {report.reused_parts} parts reused, "
+        f"{len(report.skipped)} products skipped, {report.timings['total']:.1f} s"
+    )
+    sys.exit(report.exit_code)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the catalog entries as JSON.")
+@_data_dir_option
+def months(as_json: bool, data_dir: Path | None) -> None:
+    """List the published months."""
+    from mosaic.store import DataStore
+
+    settings = _settings(data_dir)
+    entries = [{"month": m, **e} for m, e in DataStore(settings.data_dir).read_catalog()["months"].items()]
+    if as_json:
+        click.echo(json.dumps(entries, indent=1))
+        return
+    if not entries:
+        click.echo(f"no published month in {settings.data_dir}")
+    for e in entries:
+        cov = e["coverage"]
+        click.echo(
+            f"{e['month']}  build {e['build_id']}  {e['products']} products  zoom {e['zoom']}  "
+            f"land {cov['land']:.1f}% water {cov['water']:.1f}% snow {cov['snow']:.1f}% "
+            f"cloud {cov['cloud']:.1f}% no data {cov['nodata']:.1f}%  missing tiles {len(e['missing_tiles'])}"
+        )
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--month", default=None, help="Refuse products of other months.")
+def check(paths: tuple[Path, ...], month: str | None) -> None:
+    """Validate L3A products (folders, zips, or folders of them) and report each one.
+
+    Exit code 0 when every product is valid, 3 when some were refused.
+    """
+    from processing.scan import scan_products
+
+    _settings(None)
+    result = scan_products(paths, month=month)
+    for p in result.products:
+        click.echo(f"ok       {p.name}  {p.tile} {p.month} EPSG:{p.epsg} {p.grids['R1'].res:g} m")
+        for w in p.warnings:
+            click.echo(f"  warning: {w}")
+    for problem in result.problems:
+        click.echo(f"refused  {problem}")
+    click.echo(f"{len(result.products)} valid, {len(result.problems)} refused")
+    sys.exit(3 if result.problems else 0)
+
+
+if __name__ == "__main__":
+    main()

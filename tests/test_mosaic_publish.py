@@ -1,0 +1,160 @@
+"""Publishing, incremental rebuilds, failures and Dask clusters, through the CLI and the API."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+
+from mosaic.build import BuildOptions, build_month
+from mosaic.store import DataStore
+from processing.sample import generate_products
+
+PIXEL = 1000.0
+MONTH = "2018-08"
+TILES = ["T31TCJ", "T31TDJ", "T31TCH", "T31TDH"]
+SYNC = BuildOptions(scheduler="sync", progress=False)
+CLI = [sys.executable, "-m", "app.cli"]
+
+
+def sample(out: Path, tiles: list[str] = TILES, **kw: object) -> list[Path]:
+    """Small zipped sample products of MONTH."""
+    return [Path(p) for p in generate_products(out, tiles=tiles, months=[MONTH], pixel_size=PIXEL, as_zip=True, workers=1, **kw)]
+
+
+def snapshot(data: Path) -> dict[str, str]:
+    """SHA-256 of every published file (catalog and builds), by relative path."""
+    files = [data / "catalog.json", *(data / "months").rglob("builds/*/**/*")]
+    return {
+        str(f.relative_to(data)): hashlib.sha256(f.read_bytes()).hexdigest()
+        for f in files
+        if f.is_file() and "/.tmp-" not in str(f)
+    }
+
+
+def run_cli(*args: str, **kw: object) -> subprocess.CompletedProcess:
+    """Run the mosaique CLI in a subprocess."""
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=600, **kw)
+
+
+@pytest.fixture()
+def inputs(tmp_path: Path) -> Path:
+    """A folder of zipped sample products."""
+    sample(tmp_path / "inputs")
+    return tmp_path / "inputs"
+
+
+def test_cli_builds_publishes_and_lists_months(inputs: Path, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    done = run_cli("build", "--month", MONTH, "--input", str(inputs), "--scheduler", "sync", "--data-dir", str(data))
+    assert done.returncode == 0, done.stderr
+    listed = run_cli("months", "--data-dir", str(data), "--json")
+    assert listed.returncode == 0
+    (entry,) = json.loads(listed.stdout)
+    assert entry["month"] == MONTH and entry["products"] == len(TILES)
+    assert (data / entry["path"] / "manifest.json").exists()
+    env_listed = run_cli("months", env={**os.environ, "MOSAIQUE_DATA_DIR": str(data)})
+    assert MONTH in env_listed.stdout and entry["build_id"] in env_listed.stdout
+
+
+def test_bad_product_among_good_is_skipped_and_reported(inputs: Path, tmp_path: Path) -> None:
+    (bad,) = sample(tmp_path / "more", ["T31TCG"])
+    bad.write_bytes(bad.read_bytes()[: bad.stat().st_size // 3])
+    data = tmp_path / "data"
+    done = run_cli("build", "--month", MONTH, "--input", str(inputs), str(bad), "--scheduler", "sync",
+                   "--data-dir", str(data))
+    assert done.returncode == 3, done.stderr
+    assert bad.name in done.stdout + done.stderr and "truncated or corrupt zip" in done.stdout + done.stderr
+    manifest = json.loads(next((data / "months").rglob("manifest.json")).read_text())
+    assert [s["product"] for s in manifest["skipped"]] == [bad.name]
+    assert len(manifest["inputs"]) == len(TILES)
+
+
+def test_month_without_valid_products_fails_and_publishes_nothing(tmp_path: Path) -> None:
+    (bad,) = sample(tmp_path / "in", ["T31TCJ"])
+    bad.write_bytes(b"not a zip")
+    done = run_cli("build", "--month", MONTH, "--input", str(tmp_path / "in"), "--scheduler", "sync",
+                   "--data-dir", str(tmp_path / "data"))
+    assert done.returncode == 1
+    assert "no valid L3A product" in done.stderr
+    assert DataStore(tmp_path / "data").read_catalog()["months"] == {}
+
+
+def test_incremental_rebuild_redoes_only_the_changed_product(inputs: Path, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    first = build_month(data, MONTH, [inputs], SYNC)
+    total_regions = first.built_regions
+    # Theia republishes one tile: same name, new content.
+    changed = next(inputs.glob("*T31TCJ*.zip"))
+    changed.unlink()
+    sample(inputs, ["T31TCJ"], seed=7)
+    second = build_month(data, MONTH, [inputs], SYNC)
+    assert second.reused_parts == len(TILES) - 1
+    manifest = json.loads((second.build_dir / "manifest.json").read_text())
+    touched = [r for r, v in manifest["regions"].items() if any(p in v["inputs"] for p in
+               [i["part"] for i in manifest["inputs"] if i["tile"] == "T31TCJ"])]
+    assert second.built_regions == len(touched) < total_regions + 1
+    assert second.reused_regions == total_regions - len(touched) > 0
+    for region in manifest["regions"]:
+        if region not in touched:
+            for f in (second.build_dir / "regions" / region).iterdir():
+                assert f.stat().st_ino == (first.build_dir / "regions" / region / f.name).stat().st_ino
+    with rasterio.open(first.build_dir / "reflectance.vrt") as a, rasterio.open(second.build_dir / "reflectance.vrt") as b:
+        assert not np.array_equal(a.read(1), b.read(1))
+    third = build_month(data, MONTH, [inputs], SYNC)
+    assert third.reused_parts == len(TILES) and third.built_regions == 0
+
+
+def test_kill_9_mid_build_leaves_the_published_month_intact(inputs: Path, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    build_month(data, MONTH, [inputs], SYNC)
+    before = snapshot(data)
+    more = sample(tmp_path / "more", ["T31TCK", "T31TDK", "T31TEJ", "T31TEH"])
+    builds = data / "months" / MONTH / "builds"
+    proc = subprocess.Popen([*CLI, "build", "--month", MONTH, "--input", str(inputs), *map(str, more),
+                             "--scheduler", "sync", "--data-dir", str(data)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not any(builds.glob(".tmp-*/regions")) and time.monotonic() < deadline:
+        time.sleep(0.005)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert any(builds.glob(".tmp-*")), "the build was killed after it finished"
+    assert snapshot(data) == before
+    after = build_month(data, MONTH, [inputs, *more], SYNC)
+    assert not any(builds.glob(".tmp-*"))
+    assert DataStore(data).read_catalog()["months"][MONTH]["build_id"] == after.build_id
+    assert len(json.loads((after.build_dir / "manifest.json").read_text())["inputs"]) == 8
+
+
+def test_retention_prunes_old_builds_but_never_the_published_one(inputs: Path, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    ids = [build_month(data, MONTH, [inputs], BuildOptions(scheduler="sync", keep_builds=2)).build_id for _ in range(3)]
+    kept = sorted(p.name for p in (data / "months" / MONTH / "builds").iterdir())
+    assert kept == ids[1:]
+    assert DataStore(data).read_catalog()["months"][MONTH]["build_id"] == ids[-1]
+
+
+def test_build_on_a_dask_localcluster_given_by_scheduler_address(inputs: Path, tmp_path: Path) -> None:
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        done = run_cli("build", "--month", MONTH, "--input", str(inputs), "--scheduler", cluster.scheduler_address,
+                       "--data-dir", str(tmp_path / "data"))
+    assert done.returncode == 0, done.stderr
+    reference = build_month(tmp_path / "ref", MONTH, [inputs], SYNC)
+    published = DataStore(tmp_path / "data").read_catalog()["months"][MONTH]
+    with rasterio.open(tmp_path / "data" / published["path"] / "reflectance.vrt") as a, \
+            rasterio.open(reference.build_dir / "reflectance.vrt") as b:
+        np.testing.assert_array_equal(a.read(), b.read())
+    shutil.rmtree(tmp_path / "ref")
