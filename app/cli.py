@@ -139,6 +139,8 @@ def build(
         sys.exit(1)
     for problem in report.skipped:
         click.echo(f"skipped {problem}", err=True)
+    if report.other_months:
+        click.echo(f"ignored {report.other_months} products of other months", err=True)
     click.echo(
         f"published {report.month} build {report.build_id}: {report.built_regions} regions built, "
         f"{report.reused_regions} reused, {report.reused_parts} parts reused, "

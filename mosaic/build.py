@@ -28,7 +28,7 @@ from mosaic.inputs import checksum, fingerprint
 from mosaic.layers import LAYERS
 from mosaic.parts import Part, part_geometry, part_key, warp_part
 from mosaic.store import DataStore, new_build_id, write_json_atomic
-from processing.errors import InvalidProduct, MosaiqueError
+from processing.errors import InvalidProduct, MosaiqueError, WrongMonth
 from processing.naming import parse_month
 from processing.scan import scan_products
 from processing.tiles import france_tiles
@@ -70,6 +70,8 @@ class BuildReport:
     build_id: str
     build_dir: Path
     skipped: list[InvalidProduct] = field(default_factory=list)
+    other_months: int = 0
+    """Products of other months found in the inputs (ignored, not errors)."""
     reused_parts: int = 0
     reused_regions: int = 0
     built_regions: int = 0
@@ -222,7 +224,8 @@ def build_month(
         timings["parts_and_regions"] = time.perf_counter() - t
         part_results, region_results = results[: len(part_tasks)], results[len(part_tasks):]
 
-        skipped = list(scan.problems)
+        skipped = [p for p in scan.problems if not isinstance(p, WrongMonth)]
+        other_months = len(scan.problems) - len(skipped)
         for r in part_results:
             if "error" in r:
                 skipped.append(InvalidProduct(r["product"], r["error"]))
@@ -247,7 +250,8 @@ def build_month(
         _prune_parts(store, month)
 
     report = BuildReport(
-        month=month, build_id=build_id, build_dir=final, skipped=skipped, timings=timings,
+        month=month, build_id=build_id, build_dir=final, skipped=skipped, other_months=other_months,
+        timings=timings,
         reused_parts=sum(1 for r in part_results if r.get("reused")),
         reused_regions=sum(1 for r in region_results if r.get("reused")),
         built_regions=sum(1 for r in region_results if not r.get("reused")),
@@ -337,7 +341,8 @@ def _finalize_layers(tmp: Path, region_results: list[dict], grid: OutputGrid) ->
     return layers
 
 
-def _manifest(month, build_id, grid, products, jobs, part_results, region_results, skipped, layers, timings) -> dict:
+def _manifest(month, build_id, grid, products, jobs, part_results, region_results, skipped, layers, timings) -> dict:  # noqa: E501
+    """The build's manifest: inputs, skipped products, coverage, layers, regions, timings."""
     part_flags: dict[str, list[int]] = {}
     wins: dict[str, int] = {}
     france = [0] * 5

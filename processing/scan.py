@@ -105,5 +105,8 @@ def scan_products(
                 )
             )
     for problem in result.problems:
-        log.warning("skipped %s", problem)
+        if isinstance(problem, errors.WrongMonth):
+            log.info("ignored %s", problem)
+        else:
+            log.warning("skipped %s", problem)
     return result
