@@ -7,7 +7,9 @@ INPUT_DIR ?= $(DATA_DIR)/inputs
 MONTHS ?= 2018-07,2018-08
 PIXEL_SIZE ?= 200
 
-.PHONY: run test setup sample lock lint
+comma := ,
+
+.PHONY: run test setup sample months lock lint
 
 setup:
 	@./scripts/setup.sh
@@ -16,7 +18,14 @@ setup:
 sample: setup
 	$(BIN)/mosaique sample --months $(MONTHS) --pixel-size $(PIXEL_SIZE) --zip --out $(INPUT_DIR)
 
-run: sample
+## Build every sample month (a month already built from the same inputs is skipped).
+months: sample
+	@for m in $(subst $(comma), ,$(MONTHS)); do \
+	  $(BIN)/mosaique build --month $$m --input $(INPUT_DIR) --data-dir $(DATA_DIR) || [ $$? -eq 3 ] || exit 1; \
+	done
+	$(BIN)/mosaique months --data-dir $(DATA_DIR)
+
+run: months
 
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

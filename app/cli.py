@@ -104,6 +104,7 @@ def _settings(data_dir: Path | None, **overrides: object):  # type: ignore[no-un
 @click.option("--workers", type=click.IntRange(1), default=None, help="LocalCluster workers [default: cores].")
 @click.option("--keep", type=click.IntRange(1), default=None, help="Builds kept per month [default: 3].")
 @click.option("--progress/--no-progress", default=None, help="Progress bar [default: on a terminal].")
+@click.option("--force", is_flag=True, help="Build even if the published build has the same inputs.")
 @_data_dir_option
 def build(
     month: str,
@@ -114,6 +115,7 @@ def build(
     workers: int | None,
     keep: int | None,
     progress: bool | None,
+    force: bool,
     data_dir: Path | None,
 ) -> None:
     """Build a month's France mosaic from L3A products and publish it atomically.
@@ -131,7 +133,7 @@ def build(
         raise click.BadParameter(str(exc), param_hint="--month") from None
     settings = _settings(data_dir, dask_scheduler=scheduler, build_workers=workers, keep_builds=keep)
     options = BuildOptions(zoom=zoom, scheduler=settings.dask_scheduler, workers=settings.build_workers,
-                           keep_builds=settings.keep_builds, progress=progress)
+                           keep_builds=settings.keep_builds, progress=progress, force=force)
     try:
         report = build_month(settings.data_dir, month, [*inputs, *more_inputs], options)
     except (BuildFailed, BuildAlreadyRunning) as exc:
@@ -141,6 +143,9 @@ def build(
         click.echo(f"skipped {problem}", err=True)
     if report.other_months:
         click.echo(f"ignored {report.other_months} products of other months", err=True)
+    if report.up_to_date:
+        click.echo(f"{report.month} is up to date: build {report.build_id} has the same inputs (--force rebuilds)")
+        sys.exit(report.exit_code)
     click.echo(
         f"published {report.month} build {report.build_id}: {report.built_regions} regions built, "
         f"{report.reused_regions} reused, {report.reused_parts} parts reused, "

@@ -60,6 +60,8 @@ class BuildOptions:
     """Builds kept per month (the published one is always kept)."""
     progress: bool | None = None
     """Progress bar; None: only when stderr is a terminal."""
+    force: bool = False
+    """Build even when the published build was made from the same inputs."""
 
 
 @dataclass
@@ -75,6 +77,8 @@ class BuildReport:
     reused_parts: int = 0
     reused_regions: int = 0
     built_regions: int = 0
+    up_to_date: bool = False
+    """Nothing was built: the published build already has exactly these inputs."""
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -195,15 +199,22 @@ def build_month(
         grid = OutputGrid.for_pixel_size(min(p.grids["R1"].res for p in scan.products), options.zoom)
         if previous and previous["grid"]["zoom"] != grid.zoom:
             previous = None
+        known = {i["fingerprint"]: i["sha256"] for i in (previous or {}).get("inputs", [])}
+        prints = {p.tile: fingerprint(p.path) for p in scan.products}
+        if previous and not options.force and sorted(prints.values()) == sorted(known):
+            log.info("%s is up to date (build %s)", month, previous["build_id"])
+            return BuildReport(month, previous["build_id"], previous_dir, up_to_date=True,
+                               other_months=sum(isinstance(p, WrongMonth) for p in scan.problems),
+                               skipped=[p for p in scan.problems if not isinstance(p, WrongMonth)],
+                               timings={"total": time.perf_counter() - started})
         build_id = new_build_id()
         tmp = store.tmp_build_dir(month, build_id)
         (tmp / "work").mkdir(parents=True)
         log.info("building %s (build %s): %d products, zoom %d", month, build_id, len(scan.products), grid.zoom)
 
-        known = {i["fingerprint"]: i["sha256"] for i in (previous or {}).get("inputs", [])}
         jobs = []
         for p in scan.products:
-            fp = fingerprint(p.path)
+            fp = prints[p.tile]
             jobs.append(_ProductJob(p.tile, str(p.name), str(p.path), dict(p.assets), p.epsg, p.bounds, fp, known.get(fp)))
         part_tasks = {j.tile: delayed(make_part, pure=False)(j, grid, str(store.parts_dir(month))) for j in jobs}
         by_region: dict[tuple[int, int, int], list[str]] = {}

@@ -112,7 +112,10 @@ def test_incremental_rebuild_redoes_only_the_changed_product(inputs: Path, tmp_p
     with rasterio.open(first.build_dir / "reflectance.vrt") as a, rasterio.open(second.build_dir / "reflectance.vrt") as b:
         assert not np.array_equal(a.read(1), b.read(1))
     third = build_month(data, MONTH, [inputs], SYNC)
-    assert third.reused_parts == len(TILES) and third.built_regions == 0
+    assert third.up_to_date and third.build_id == second.build_id
+    forced = build_month(data, MONTH, [inputs], BuildOptions(scheduler="sync", force=True))
+    assert forced.reused_parts == len(TILES) and forced.built_regions == 0
+    assert forced.build_id != second.build_id
 
 
 def test_kill_9_mid_build_leaves_the_published_month_intact(inputs: Path, tmp_path: Path) -> None:
@@ -139,7 +142,7 @@ def test_kill_9_mid_build_leaves_the_published_month_intact(inputs: Path, tmp_pa
 
 def test_retention_prunes_old_builds_but_never_the_published_one(inputs: Path, tmp_path: Path) -> None:
     data = tmp_path / "data"
-    ids = [build_month(data, MONTH, [inputs], BuildOptions(scheduler="sync", keep_builds=2)).build_id for _ in range(3)]
+    ids = [build_month(data, MONTH, [inputs], BuildOptions(scheduler="sync", keep_builds=2, force=True)).build_id for _ in range(3)]
     kept = sorted(p.name for p in (data / "months" / MONTH / "builds").iterdir())
     assert kept == ids[1:]
     assert DataStore(data).read_catalog()["months"][MONTH]["build_id"] == ids[-1]
