@@ -1,0 +1,49 @@
+"""Helpers shared by the benchmarks: timing a command with the peak RSS of its process tree,
+and writing one section of docs/benchmarks.md."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import time
+from pathlib import Path
+
+import psutil
+
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
+
+
+def measure(cmd: list[str], **kw: object) -> tuple[float, int]:
+    """Run a command; return (wall seconds, peak RSS in bytes summed over its process tree)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, **kw)  # noqa: S603 - benchmark commands are ours
+    peak = 0
+    root = psutil.Process(proc.pid)
+    while proc.poll() is None:
+        try:
+            tree = [root, *root.children(recursive=True)]
+            peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+        except psutil.Error:
+            pass
+        time.sleep(0.05)
+    elapsed = time.perf_counter() - start
+    if proc.returncode not in (0, 3):
+        raise RuntimeError(f"{' '.join(cmd)} exited with {proc.returncode}")
+    return elapsed, peak
+
+
+def write_section(title: str, body: str) -> None:
+    """Replace (or append) the ``## title`` section of docs/benchmarks.md."""
+    DOCS.parent.mkdir(exist_ok=True)
+    text = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n\nFigures measured on the project's 2-core, 24 GB machine.\n"
+    section = f"## {title}\n\n{body.strip()}\n"
+    pattern = re.compile(rf"^## {re.escape(title)}\n.*?(?=^## |\Z)", re.S | re.M)
+    text = pattern.sub(section + "\n", text) if pattern.search(text) else text.rstrip() + "\n\n" + section
+    DOCS.write_text(text)
+
+
+def table(rows: list[list[str]], header: list[str]) -> str:
+    """A Markdown table."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines)
