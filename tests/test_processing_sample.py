@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import filecmp
 import json
+import os
 import re
 import xml.etree.ElementTree as ET
 import zipfile
@@ -445,6 +446,17 @@ def test_second_run_skips_existing_products(tmp_path: Path) -> None:
     assert again == first and [w for _, w in seen] == [False, False]
     assert [p.stat().st_mtime_ns for p in again] == mtimes
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in first)
+
+
+def test_leftovers_of_dead_writers_are_cleaned(tmp_path: Path) -> None:
+    stem = str(product_name("T31TCJ", datetime(2018, 7, 1)))
+    dead = 2**22 + 12345  # above the default pid_max: no such process
+    (tmp_path / f".{stem}.tmp-{dead}" / "MASKS").mkdir(parents=True)
+    (tmp_path / f".{stem}.zip.tmp-{dead}").write_bytes(b"partial")
+    alive = tmp_path / f".{stem}.tmp-{os.getppid()}"  # someone else, still writing
+    alive.mkdir()
+    path, _ = write_product(tmp_path, "T31TCJ", "2018-07", COARSE, as_zip=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([alive.name, path.name])
 
 
 def test_api_rejects_unknown_tiles_and_bad_months(tmp_path: Path) -> None:

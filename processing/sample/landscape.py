@@ -61,7 +61,7 @@ def render(
     lon, lat, surface = np.ravel(lon), np.ravel(lat), np.ravel(surface)
     kx, ky = to_km(lon, lat)
     n = lon.size
-    doy = _dates(kx, ky, month, seed)
+    doy, wgt = _orbits(kx, ky, month, seed)
     # Fractional month (0 = mid-January) at each pixel's own date, for the crop calendars.
     mpos = (doy + F32(0.5)) / F32(30.44) - F32(0.5)
     base, elev = _terrain(kx, ky, seed)
@@ -87,7 +87,6 @@ def render(
 
     grain = value_noise(kx / 0.04, ky / 0.04, key(seed, "texture"))  # ~40 m
     refl = (weights @ spectra(bands)) * (gain * (F32(0.94) + F32(0.12) * grain))[:, None]
-    wgt = _weights(kx, ky, month, seed)
     _clouds(refl, flag, wgt, kx, ky, month, seed, bands)
 
     dn = np.clip(np.rint(refl * QUANTIFICATION), 1, MAX_DN).astype(np.int16)
@@ -99,41 +98,42 @@ def render(
     )
 
 
-def _dates(kx: np.ndarray, ky: np.ndarray, month: date, seed: int) -> np.ndarray:
-    """Weighted average date (day of year), +-10 days around the 15th in oblique orbit stripes."""
+def _orbits(kx, ky, month: date, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted average date (day of year) and total weight (x 1000) of the synthesis.
+
+    Dates stay within +-10 days of the 15th and, like weights (higher where tracks overlap),
+    vary in oblique stripes across the descending orbit tracks (heading ~192 degrees).
+    """
     mid = (date(month.year, month.month, 15) - date(month.year, 1, 1)).days
-    phase = 2 * np.pi * (key(seed, "orbit", month.year, month.month) / 2**32)
+    when = month.year, month.month
+    phase = 2 * np.pi * key(seed, "orbit", *when) / 2**32
+    passes = 2 * np.pi * key(seed, "passes", *when) / 2**32
 
-    def days(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        across = 0.978 * x - 0.208 * y  # across the descending tracks (heading ~192 degrees)
-        wave = np.sin(across * (2 * np.pi / 230.0) + phase).astype(F32)
-        jitter = fbm(x / 40, y / 40, key(seed, "dates", month.year, month.month), 2)
-        return F32(7.5) * wave + F32(3.0) * jitter
+    def fields(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        across = (0.978 * x - 0.208 * y) * (2 * np.pi)
+        days = F32(7.5) * np.sin(across / 230 + phase) + F32(3) * fbm(
+            x / 40, y / 40, key(seed, "dates", *when), 2)
+        weight = F32(900) * np.cos(across / 115 + passes) + F32(1000) * fbm(
+            x / 30, y / 30, key(seed, "weights", *when), 2)
+        return np.stack([days, weight])
 
-    return np.clip(mid + on_lattice(days, kx, ky, 2.0), mid - 10, mid + 10).astype(F32)
-
-
-def _weights(kx: np.ndarray, ky: np.ndarray, month: date, seed: int) -> np.ndarray:
-    """Total weight x 1000 of the synthesis: more where orbit tracks overlap."""
-    phase = 2 * np.pi * (key(seed, "passes", month.year, month.month) / 2**32)
-
-    k = key(seed, "weights", month.year, month.month)
-
-    def weight(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        wave = np.cos((0.978 * x - 0.208 * y) * (2 * np.pi / 115.0) + phase).astype(F32)
-        return F32(900) * wave + F32(1000) * fbm(x / 30, y / 30, k, 2)
-
-    return np.rint(F32(2400) + on_lattice(weight, kx, ky, 2.0)).clip(300, 5000)
+    days, weight = on_lattice(fields, kx, ky, 2.0)
+    doy = np.clip(mid + days, mid - 10, mid + 10).astype(F32)
+    return doy, np.rint(F32(2400) + weight).clip(300, 5000).astype(F32)
 
 
 def _terrain(kx: np.ndarray, ky: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """(mountain base, elevation) in m: hand-placed ranges given relief by ridged noise."""
-    base = on_lattice(base_elevation, kx, ky, 0.5)
     k = key(seed, "hills")
-    elev = F32(150) + F32(120) * on_lattice(lambda x, y: fbm(x / 25, y / 25, k, 2), kx, ky, 1.0)
-    hills = np.flatnonzero(base > 1)
-    relief = ridged(kx[hills] / 14, ky[hills] / 14, key(seed, "relief"), 5)
-    elev[hills] += base[hills] * (F32(0.3) + F32(1.1) * relief)
+
+    def smooth(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return np.stack([base_elevation(x, y), F32(120) * fbm(x / 25, y / 25, k, 2)])
+
+    base, hills = on_lattice(smooth, kx, ky, 0.5)
+    elev = F32(150) + hills
+    high = np.flatnonzero(base > 1)
+    relief = ridged(kx[high] / 14, ky[high] / 14, key(seed, "relief"), 5)
+    elev[high] += base[high] * (F32(0.3) + F32(1.1) * relief)
     return base, np.maximum(elev, 0)
 
 
@@ -290,8 +290,8 @@ def _fields(weights, gain, idx, lon, lat, kx, ky, elev, mpos, seed: int) -> None
     """Cropland and grassland parcels (~300-600 m) with crop calendars; hedges in the west."""
     x, y, e = kx[idx], ky[idx], elev[idx]
     # Farm regions (~12 km, wavy borders) each orient their parcels their own way.
-    wx = on_lattice(lambda a, b: fbm(a / 8, b / 8, key(seed, "farm-wx"), 3), x, y, 0.5)
-    wy = on_lattice(lambda a, b: fbm(a / 8, b / 8, key(seed, "farm-wy"), 3), x, y, 0.5)
+    kw = key(seed, "farm-warp")
+    wx, wy = on_lattice(lambda a, b: np.stack([fbm(a / 8, b / 8, kw + i, 3) for i in (0, 1)]), x, y, 0.5)
     rx, ry = np.floor(x / 12 + wx * F32(0.3)), np.floor(y / 12 + wy * F32(0.3))
     region = (rx * 7919 + ry).astype(np.int64)
     turn, rows = cell_hashes(rx, ry, key(seed, "parcel-region"), 2)

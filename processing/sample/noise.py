@@ -146,21 +146,23 @@ def on_lattice(
 
     For fields varying over tens of km this costs a fraction of evaluating ``fn`` per pixel. The
     lattice is anchored at multiples of ``step``, so values stay a function of position alone.
+    ``fn`` may return a stack of fields (fields, rows, cols): the result is then (fields, ...).
     """
     fx, fy = np.floor(x / step), np.floor(y / step)
-    if fx.size == 0:
-        return np.zeros(np.shape(x), np.float32)
-    i0, j0 = fx.min(), fy.min()
-    ni, nj = int(fx.max() - i0) + 2, int(fy.max() - j0) + 2
+    i0, j0 = (fx.min(), fy.min()) if fx.size else (0.0, 0.0)
+    ni, nj = int(fx.max() - i0) + 2 if fx.size else 2, int(fy.max() - j0) + 2 if fy.size else 2
     gx, gy = np.meshgrid((i0 + np.arange(ni)) * step, (j0 + np.arange(nj)) * step)
-    nodes = np.asarray(fn(gx, gy), np.float32).ravel()
+    nodes = np.asarray(fn(gx, gy), np.float32)
+    stacked = nodes.ndim == 3
+    nodes = nodes.reshape(-1, ni * nj)
     at = (fy - j0).astype(np.intp) * ni + (fx - i0).astype(np.intp)
     tx = (x / step - fx).astype(np.float32)
     ty = (y / step - fy).astype(np.float32)
-    v00, v10, v01, v11 = nodes[at], nodes[at + 1], nodes[at + ni], nodes[at + ni + 1]
+    v00, v10, v01, v11 = nodes[:, at], nodes[:, at + 1], nodes[:, at + ni], nodes[:, at + ni + 1]
     a = v00 + tx * (v10 - v00)
     b = v01 + tx * (v11 - v01)
-    return a + ty * (b - a)
+    out = a + ty * (b - a)
+    return out if stacked else out[0]
 
 
 def smoothstep(edge0: float, edge1: float, v: np.ndarray) -> np.ndarray:

@@ -96,10 +96,10 @@ def write_product(
     final = Path(out) / (f"{stem}.zip" if as_zip else stem)
     if final.exists():
         return final, False
+    _remove_stale(final.parent, stem)
     pid = os.getpid()
     staging = final.parent / f".{stem}.tmp-{pid}"
     staged_zip = final.parent / f".{stem}.zip.tmp-{pid}"
-    shutil.rmtree(staging, ignore_errors=True)
     try:
         (staging / "MASKS").mkdir(parents=True)
         _write_content(staging, name, s2, first, pixel_size, seed)
@@ -163,13 +163,41 @@ def generate_products(
         ctx = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
             futures = [pool.submit(write_product, out, t, m, **args) for t, m in todo]
-            for fut in as_completed(futures):
-                path, written = fut.result()
-                if on_product:
-                    on_product(path, written)
+            try:
+                for fut in as_completed(futures):
+                    path, written = fut.result()
+                    if on_product:
+                        on_product(path, written)
+            except BaseException:  # a failure or Ctrl-C: do not start the remaining products
+                for fut in futures:
+                    fut.cancel()
+                raise
     log.info("sample: %d products written, %d already there, in %s",
              len(todo), len(jobs) - len(todo), out)
     return paths
+
+
+def _remove_stale(out: Path, stem: str) -> None:
+    """Remove the staging files of this product left by writers that died (kill -9)."""
+    for path in out.glob(f".{stem}*.tmp-*"):
+        pid = path.name.rpartition("-")[2]
+        if not pid.isdigit() or _alive(int(pid)):
+            continue
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process exists (it may belong to someone else)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _check_pixel_size(pixel_size: float) -> None:
