@@ -35,9 +35,9 @@ class BuildAlreadyRunning(MosaiqueError):
 
 
 def new_build_id(now: datetime | None = None) -> str:
-    """A unique, sortable build id: UTC time plus a random suffix."""
+    """A unique build id that sorts by creation time: UTC time (microseconds) and a random suffix."""
     now = now or datetime.now(UTC)
-    return f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
+    return f"{now:%Y%m%dT%H%M%S.%fZ}-{uuid.uuid4().hex[:6]}"
 
 
 def write_json_atomic(path: Path, data: object) -> None:

@@ -92,7 +92,7 @@ def render(
     dn = np.clip(np.rint(refl * QUANTIFICATION), 1, MAX_DN).astype(np.int16)
     return Scene(
         flag=flag.reshape(shape),
-        frc={b: dn[:, i].reshape(shape) for i, b in enumerate(bands)},
+        frc={b: np.ascontiguousarray(dn[:, i]).reshape(shape) for i, b in enumerate(bands)},
         dts=np.rint(doy).astype(np.int16).reshape(shape),
         wgt=wgt.astype(np.int16).reshape(shape),
     )
