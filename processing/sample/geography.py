@@ -175,7 +175,7 @@ def _shapes_lonlat(seed: int) -> tuple[list[dict], list[dict]]:
     land += [[ring] for ring in NEIGHBOUR_LAND.values()]
     lakes = [[ring] for ring in LAKES.values()]
     return (
-        [_roughen(p, seed, amp_km=6.0, scale_km=50.0) for p in land],
+        [_roughen(p, seed, amp_km=10.0, scale_km=60.0) for p in land],
         [_roughen(p, seed, amp_km=0.25, scale_km=4.0) for p in lakes],
     )
 
@@ -192,8 +192,8 @@ def _roughen(rings: list[Ring], seed: int, amp_km: float, scale_km: float) -> di
             dense.append(a + t * (b - a))
         lon, lat = np.concatenate(dense).T
         kx, ky = to_km(lon, lat)
-        dx = amp_km * (fbm(kx / scale_km, ky / scale_km, key(seed, "coast-x"), 4, 0.6))
-        dy = amp_km * (fbm(kx / scale_km, ky / scale_km, key(seed, "coast-y"), 4, 0.6))
+        dx = amp_km * (fbm(kx / scale_km, ky / scale_km, key(seed, "coast-x"), 6, 0.65))
+        dy = amp_km * (fbm(kx / scale_km, ky / scale_km, key(seed, "coast-y"), 6, 0.65))
         lon = lon + dx / KM_PER_DEG_LON
         lat = lat + dy / KM_PER_DEG_LAT
         lon[-1], lat[-1] = lon[0], lat[0]
