@@ -31,7 +31,8 @@ def _csv(value: str | None) -> list[str] | None:
 @click.option("--zip", "as_zip", is_flag=True,
               help="One zip per product, as Theia distributes them.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the landscape.")
-@click.option("--workers", type=int, default=None, help="Processes [default: CPU count].")
+@click.option("--workers", type=click.IntRange(1), default=None,
+              help="Processes [default: CPU count].")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Directory receiving the products.")
 def sample(
