@@ -291,7 +291,8 @@ def _fields(weights, gain, idx, lon, lat, kx, ky, elev, mpos, seed: int) -> None
     x, y, e = kx[idx], ky[idx], elev[idx]
     # Farm regions (~12 km, wavy borders) each orient their parcels their own way.
     kw = key(seed, "farm-warp")
-    wx, wy = on_lattice(lambda a, b: np.stack([fbm(a / 8, b / 8, kw + i, 3) for i in (0, 1)]), x, y, 0.5)
+    wx, wy = on_lattice(lambda a, b: np.stack([fbm(a / 8, b / 8, kw + i, 3) for i in (0, 1)]),
+                        x, y, 0.5)
     rx, ry = np.floor(x / 12 + wx * F32(0.3)), np.floor(y / 12 + wy * F32(0.3))
     region = (rx * 7919 + ry).astype(np.int64)
     turn, rows = cell_hashes(rx, ry, key(seed, "parcel-region"), 2)
