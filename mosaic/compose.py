@@ -7,6 +7,7 @@ of rows so memory stays bounded, whatever the number of products.
 from __future__ import annotations
 
 import shutil
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +48,8 @@ class RegionResult:
     """Tile id -> its own pixel counts by FLG code inside its footprint (region share)."""
     part_wins: dict[str, int] = field(default_factory=dict)
     """Tile id -> mosaic pixels it supplied."""
+    timings: dict[str, float] = field(default_factory=dict)
+    """Seconds spent compositing and writing COGs."""
 
 
 def _profile(layer_name: str, size: int, transform: rasterio.Affine) -> dict:
@@ -80,10 +83,11 @@ def compose_region(
     tmp = work_dir / f"{rid}.{uuid.uuid4().hex}"
     tmp.mkdir(parents=True)
     try:
-        with rasterio.Env(GDAL_NUM_THREADS=str(threads)), _open_outputs(tmp, size, transform) as outs:
+        with rasterio.Env(GDAL_NUM_THREADS=str(threads)), _LayerWriters(tmp, size, transform) as outs:
             sources = [rasterio.open(p.path) for p in parts]
             try:
                 any_valid = False
+                started = time.perf_counter()
                 for row0 in range(0, size, CHUNK_ROWS):
                     h = min(CHUNK_ROWS, size - row0)
                     comp = _composite_chunk(parts, sources, grid, reg_col, reg_row + row0, size, h, result)
@@ -106,18 +110,21 @@ def compose_region(
             finally:
                 for src in sources:
                     src.close()
+        result.timings["composite"] = time.perf_counter() - started
+        started = time.perf_counter()
         if any_valid:
             out_dir.mkdir(parents=True, exist_ok=True)
             for name in LAYERS:
                 dst = out_dir / f"{name}.tif"
                 write_cog(tmp / f"{name}.tif", dst, LAYERS[name], threads)
                 result.files[name] = str(dst)
+        result.timings["cogs"] = time.perf_counter() - started
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return result
 
 
-class _open_outputs:
+class _LayerWriters:
     """Context manager opening one temporary tiled GeoTIFF per layer."""
 
     def __init__(self, folder: Path, size: int, transform: rasterio.Affine) -> None:
@@ -164,7 +171,9 @@ def _composite_chunk(
         prev = result.part_flags.setdefault(part.tile, [0] * 5)
         result.part_flags[part.tile] = [a + int(b) for a, b in zip(prev, counts, strict=True)]
         rows, cols = slice(r0 - row0, r1 - row0), slice(c0 - col0, c1 - col0)
-        d2 = (ys[rows, None] - part.centre[1]) ** 2 + (xs[None, cols] - part.centre[0]) ** 2
+        dy2 = np.square(ys[rows] - part.centre[1], dtype=np.float64).astype(np.float32)
+        dx2 = np.square(xs[cols] - part.centre[0], dtype=np.float64).astype(np.float32)
+        d2 = dy2[:, None] + dx2[None, :]
         comp.feed_window(data[:4], flags, data[5], d2, index, rows, cols)
     for index, part in enumerate(parts):
         wins = int(np.count_nonzero(comp.source == index))

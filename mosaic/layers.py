@@ -29,11 +29,11 @@ class Layer:
     description: str
 
 
-REFLECTANCE = Layer("reflectance", ("B2", "B3", "B4", "B8"), "int16", NODATA, "DEFLATE", "AVERAGE",
+REFLECTANCE = Layer("reflectance", ("B2", "B3", "B4", "B8"), "int16", NODATA, "ZSTD", "AVERAGE",
                     "Surface reflectance x 10000 (Theia L3A FRC), 10 m bands")
-FLAGS = Layer("flags", ("FLG",), "uint8", int(Flag.NODATA), "DEFLATE", "NEAREST",
+FLAGS = Layer("flags", ("FLG",), "uint8", int(Flag.NODATA), "ZSTD", "NEAREST",
               "Pixel status: 0 no data, 1 all-month cloud, 2 snow, 3 water, 4 land")
-DATES = Layer("dates", ("DTS",), "int16", NODATA, "DEFLATE", "NEAREST",
+DATES = Layer("dates", ("DTS",), "int16", NODATA, "ZSTD", "NEAREST",
               "Weighted average date of the observations, day of year (0 = 1 January)")
 TRUECOLOR = Layer("truecolor", ("red", "green", "blue"), "uint8", None, "JPEG", "AVERAGE",
                   "True colour B4/B3/B2, reflectance 0-0.2 -> 0-255, no-data pixels masked")

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from osgeo import gdal
+from rasterio.crs import CRS
 from rasterio.warp import transform_bounds
 
 from mosaic.grid import OutputGrid
@@ -27,11 +28,12 @@ PART_ASSETS: tuple[str, ...] = (*REFLECTANCE_BANDS, "FLG_R1", "DTS_R1")
 SRC_NODATA: tuple[int, ...] = (NODATA,) * len(REFLECTANCE_BANDS) + (int(Flag.NODATA), NODATA)
 PART_NODATA = NODATA
 """One no-data value for all bands of a part (GeoTIFF stores one): FLG 0 becomes -10000."""
-PART_FORMAT = 1
+PART_FORMAT = 2
 """Bump when the content of a part changes, so cached parts are rebuilt."""
 
 _CREATION = ["TILED=YES", "BLOCKXSIZE=512", "BLOCKYSIZE=512", "COMPRESS=ZSTD", "ZSTD_LEVEL=1",
-             "PREDICTOR=2", "INTERLEAVE=PIXEL", "BIGTIFF=IF_SAFER"]
+             "PREDICTOR=2", "INTERLEAVE=BAND", "BIGTIFF=IF_SAFER"]
+_WEB_MERCATOR_WKT = CRS.from_epsg(3857).to_wkt()
 
 
 @dataclass(frozen=True)
@@ -73,31 +75,36 @@ def warp_part(
     out: Path,
     threads: int = 1,
 ) -> Part:
-    """Warp a product's R1 reflectances, FLG and DTS onto ``grid`` into ``out`` (atomically)."""
+    """Warp a product's R1 reflectances, FLG and DTS onto ``grid`` into ``out`` (atomically).
+
+    Each asset is warped straight from its own file into memory, then written as one band of
+    the part: reading six striped files through one ``-separate`` VRT is several times slower.
+    """
     bounds, centre = part_geometry(src_bounds, epsg, grid)
     if not out.exists():
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex}.tmp")
+        width = round((bounds[2] - bounds[0]) / grid.res)
+        height = round((bounds[3] - bounds[1]) / grid.res)
         try:
-            stack = gdal.BuildVRT("", [assets[a] for a in PART_ASSETS], separate=True)
-            gdal.Warp(
-                str(tmp),
-                stack,
-                format="GTiff",
-                dstSRS="EPSG:3857",
-                outputBounds=bounds,
-                xRes=grid.res,
-                yRes=grid.res,
-                resampleAlg="near",
-                outputType=gdal.GDT_Int16,
-                srcNodata=" ".join(str(v) for v in SRC_NODATA),
-                dstNodata=PART_NODATA,
-                multithread=threads > 1,
-                warpOptions=[f"NUM_THREADS={threads}"],
-                warpMemoryLimit=256 * 1024 * 1024,
-                creationOptions=[*_CREATION, f"NUM_THREADS={threads}"],
+            dst = gdal.GetDriverByName("GTiff").Create(
+                str(tmp), width, height, len(PART_ASSETS), gdal.GDT_Int16, options=[*_CREATION, f"NUM_THREADS={threads}"]
             )
-            stack = None
+            dst.SetProjection(_WEB_MERCATOR_WKT)
+            dst.SetGeoTransform((bounds[0], grid.res, 0.0, bounds[3], 0.0, -grid.res))
+            for index, (asset, src_nodata) in enumerate(zip(PART_ASSETS, SRC_NODATA, strict=True), 1):
+                warped = gdal.Warp(
+                    "", assets[asset], format="MEM", dstSRS="EPSG:3857", outputBounds=bounds,
+                    width=width, height=height, resampleAlg="near", outputType=gdal.GDT_Int16,
+                    srcNodata=src_nodata, dstNodata=PART_NODATA, multithread=threads > 1,
+                    warpOptions=[f"NUM_THREADS={threads}"], warpMemoryLimit=256 * 1024 * 1024,
+                )
+                band = dst.GetRasterBand(index)
+                band.WriteArray(warped.GetRasterBand(1).ReadAsArray())
+                band.SetNoDataValue(PART_NODATA)
+                warped = None
+            dst.FlushCache()
+            dst = None
             os.replace(tmp, out)
         finally:
             tmp.unlink(missing_ok=True)

@@ -15,17 +15,17 @@ from processing.layout import NODATA, Flag
 
 # FLG code -> rank: 0 no data, 1 observed but invalid (cloud; also codes 5-6 "shadow" and
 # "saturation" that WASP defines but does not write), 2 valid (land, water, snow).
-RANK = np.ones(256, dtype=np.int64)
+RANK = np.ones(256, dtype=np.int8)
 RANK[Flag.NODATA] = 0
 RANK[[Flag.LAND, Flag.WATER, Flag.SNOW]] = 2
-_RANK_WEIGHT = 1e15  # larger than any squared distance on the Earth in metres (4e14)
 
 
 class Compositor:
     """Accumulates observations for one block of the mosaic (``feed`` them in tile-id order)."""
 
     def __init__(self, shape: tuple[int, int], nbands: int) -> None:
-        self.score = np.full(shape, -np.inf)
+        self.rank = np.zeros(shape, dtype=np.int8)
+        self.distance2 = np.full(shape, np.inf, dtype=np.float32)
         self.bands = np.full((nbands, *shape), NODATA, dtype=np.int16)
         self.flags = np.zeros(shape, dtype=np.uint8)
         self.dates = np.full(shape, NODATA, dtype=np.int16)
@@ -41,14 +41,16 @@ class Compositor:
     ) -> None:
         """Offer one product's observations (bands: (n, h, w) int16; flags, dates: (h, w))."""
         rank = RANK[flags]
-        score = rank * _RANK_WEIGHT - distance2
-        better = (rank > 0) & (score > self.score)
+        d2 = np.broadcast_to(np.asarray(distance2, dtype=np.float32), rank.shape)
+        better = (rank > self.rank) | ((rank == self.rank) & (d2 < self.distance2))
+        better &= rank > 0
         if not better.any():
             return
-        self.score[better] = score[better] if np.ndim(score) else score
-        self.bands[:, better] = bands[:, better]
-        self.flags[better] = flags[better]
-        self.dates[better] = dates[better]
+        np.copyto(self.rank, rank, where=better)
+        np.copyto(self.distance2, d2, where=better)
+        np.copyto(self.bands, bands, where=better)
+        np.copyto(self.flags, flags, where=better)
+        np.copyto(self.dates, dates, where=better)
         self.source[better] = source
 
     def feed_window(
@@ -63,7 +65,8 @@ class Compositor:
     ) -> None:
         """Offer observations covering only ``[rows, cols]`` of the block."""
         view = Compositor.__new__(Compositor)
-        view.score = self.score[rows, cols]
+        view.rank = self.rank[rows, cols]
+        view.distance2 = self.distance2[rows, cols]
         view.bands = self.bands[:, rows, cols]
         view.flags = self.flags[rows, cols]
         view.dates = self.dates[rows, cols]
