@@ -25,7 +25,11 @@ months: sample
 	done
 	$(BIN)/mosaique months --data-dir $(DATA_DIR)
 
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
 run: months
+	$(BIN)/mosaique serve --host $(HOST) --port $(PORT) --data-dir $(DATA_DIR)
 
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -200,5 +200,26 @@ def check(paths: tuple[Path, ...], month: str | None) -> None:
     sys.exit(3 if result.problems else 0)
 
 
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="Port.")
+@click.option("--workers", type=click.IntRange(1), default=1, show_default=True, help="Server processes.")
+@_data_dir_option
+def serve(host: str, port: int, workers: int, data_dir: Path | None) -> None:
+    """Serve the published months (tiles, TileJSON, point queries) over HTTP."""
+    import os
+
+    import uvicorn
+
+    settings = _settings(data_dir)
+    # Worker processes build the app from the environment: hand them the resolved data directory.
+    os.environ["MOSAIQUE_DATA_DIR"] = str(settings.data_dir.absolute())
+    click.echo(f"serving {settings.data_dir} on http://{host}:{port}")
+    uvicorn.run(
+        "app.main:create_app", factory=True, host=host, port=port, workers=workers,
+        http="httptools", loop="uvloop", log_level=settings.log_level.lower(), access_log=False,
+    )
+
+
 if __name__ == "__main__":
     main()

@@ -1,0 +1,98 @@
+"""The Mosaïque tile server: TiTiler's factory over the published months.
+
+Months are addressed by id and layers by name (``/months/2018-07/truecolor/...``); no request
+carries a file path or URL. ``create_app(settings)`` reads the settings once.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import morecantile
+from fastapi import FastAPI, Path, Request
+from rio_tiler.errors import PointOutsideBounds
+from titiler.core.errors import DEFAULT_STATUS_CODES, add_exception_handlers
+from titiler.core.factory import TilerFactory
+
+from app.readers import MonthLayer, MonthLayerReader
+from app.settings import Settings
+from mosaic.catalog import Catalog, LayerNotFound, Month, MonthNotFound
+from mosaic.layers import LAYERS
+
+MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
+LayerName = Literal[tuple(LAYERS)]  # type: ignore[valid-type]
+STATUS_CODES = {
+    **DEFAULT_STATUS_CODES,
+    MonthNotFound: 404,
+    LayerNotFound: 404,
+    PointOutsideBounds: 404,
+}
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the application for one data directory."""
+    settings = settings or Settings()
+    catalog = Catalog(settings.data_dir)
+    app = FastAPI(
+        title="Mosaïque",
+        description="Monthly Sentinel-2 mosaics of France (Theia L3A), as web map tiles.",
+        version="0.1.0",
+    )
+
+    def month_layer(
+        month: Annotated[str, Path(pattern=MONTH_PATTERN, description="Month id, YYYY-MM.")],
+        layer: Annotated[LayerName, Path(description="Layer of the month.")],
+    ) -> MonthLayer:
+        """Resolve a month id and layer name to what the reader reads (never a path from the URL)."""
+        return MonthLayer(catalog.get(month), layer)
+
+    tiler = TilerFactory(
+        reader=MonthLayerReader,
+        path_dependency=month_layer,
+        router_prefix="/months/{month}/{layer}",
+        supported_tms=morecantile.TileMatrixSets({"WebMercatorQuad": morecantile.tms.get("WebMercatorQuad")}),
+        add_preview=False,
+        add_part=False,
+        add_viewer=False,
+    )
+    app.include_router(tiler.router, prefix="/months/{month}/{layer}", tags=["Tiles"])
+
+    @app.get("/api/months", tags=["Months"], summary="Published months")
+    def months(request: Request) -> list[dict]:
+        """Every published month with its build, bounds, zooms, coverage and links."""
+        return [_describe(m, request) for m in catalog.months()]
+
+    @app.get("/healthz", tags=["Health"], summary="Liveness")
+    def healthz() -> dict:
+        """Answers as long as the process serves requests."""
+        return {"status": "ok", "months": len(catalog.months())}
+
+    add_exception_handlers(app, STATUS_CODES)
+    return app
+
+
+def _describe(month: Month, request: Request) -> dict:
+    """Public description of a month (no file paths)."""
+    w, s, e, n = month.bounds
+    base = str(request.base_url).rstrip("/")
+    summary = month.summary
+    return {
+        "month": month.month,
+        "build_id": month.build_id,
+        "published": summary.get("published"),
+        "bounds": list(month.bounds),
+        "center": [(w + e) / 2, (s + n) / 2, max(0, month.region_zoom - 2)],
+        "minzoom": 0,
+        "maxzoom": month.zoom,
+        "coverage": summary.get("coverage"),
+        "products": summary.get("products"),
+        "missing_tiles": summary.get("missing_tiles"),
+        "links": {
+            layer: {
+                "tilejson": f"{base}/months/{month.month}/{layer}/WebMercatorQuad/tilejson.json",
+                "tiles": f"{base}/months/{month.month}/{layer}/tiles/WebMercatorQuad/{{z}}/{{x}}/{{y}}",
+                "point": f"{base}/months/{month.month}/{layer}/point/{{lon}},{{lat}}",
+            }
+            for layer in LAYERS
+        },
+    }

@@ -1,0 +1,86 @@
+"""A rio-tiler reader for one layer of one published month.
+
+Web tiles are read from the one COG that holds them (a region COG from the region zoom on, the
+month's overview COG below it), whose 256 px blocks are the tiles themselves; points, parts and
+statistics go through the month's VRT or overview. The server never sees a file path in a URL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import attr
+from morecantile import TileMatrixSet
+from rio_tiler.constants import WEB_MERCATOR_TMS, WGS84_CRS
+from rio_tiler.errors import TileOutsideBounds
+from rio_tiler.io.base import BaseReader
+from rio_tiler.io.rasterio import Reader
+from rio_tiler.models import ImageData, Info, PointData
+
+from mosaic.catalog import Month
+
+
+@dataclass(frozen=True)
+class MonthLayer:
+    """What a request addresses: a published month and one of its layers."""
+
+    month: Month
+    layer: str
+
+
+@attr.s
+class MonthLayerReader(BaseReader):
+    """Reads one layer of one month (``input`` is a :class:`MonthLayer`)."""
+
+    input: MonthLayer = attr.ib()
+    tms: TileMatrixSet = attr.ib(default=WEB_MERCATOR_TMS)
+
+    def __attrs_post_init__(self) -> None:
+        """Bounds and zooms come from the catalog: no file is opened to answer metadata."""
+        self.bounds = self.input.month.bounds
+        self.crs = WGS84_CRS
+        self.minzoom = 0
+        self.maxzoom = self.input.month.zoom
+
+    def _reader(self, path: str) -> Reader:
+        return Reader(path, tms=self.tms)
+
+    def tile(self, tile_x: int, tile_y: int, tile_z: int, **kwargs: object) -> ImageData:
+        """Read web tile z/x/y from the one COG holding it."""
+        source = self.input.month.source(self.input.layer, tile_z, tile_x, tile_y)
+        if source is None or not self.tile_exists(tile_x, tile_y, tile_z):
+            raise TileOutsideBounds(f"tile {tile_z}/{tile_x}/{tile_y} holds no data of {self.input.month.month}")
+        with self._reader(str(source)) as src:
+            return src.tile(tile_x, tile_y, tile_z, **kwargs)
+
+    def point(self, lon: float, lat: float, **kwargs: object) -> PointData:
+        """Full-resolution values at a point (through the month's VRT)."""
+        with self._reader(str(self.input.month.vrt(self.input.layer))) as src:
+            return src.point(lon, lat, **kwargs)
+
+    def info(self) -> Info:
+        """Dataset description (of the month's overview COG, plus the month's bounds and zooms)."""
+        with self._reader(str(self.input.month.overview(self.input.layer))) as src:
+            info = src.info()
+        return info.model_copy(update={"bounds": self.bounds, "crs": WGS84_CRS.to_string(),
+                                       "minzoom": self.minzoom, "maxzoom": self.maxzoom})
+
+    def statistics(self, **kwargs: object) -> dict:
+        """Band statistics of the whole month (from the overview COG)."""
+        with self._reader(str(self.input.month.overview(self.input.layer))) as src:
+            return src.statistics(**kwargs)
+
+    def preview(self, **kwargs: object) -> ImageData:
+        """A small image of the whole month (from the overview COG)."""
+        with self._reader(str(self.input.month.overview(self.input.layer))) as src:
+            return src.preview(**kwargs)
+
+    def part(self, bbox: tuple[float, float, float, float], **kwargs: object) -> ImageData:
+        """An area of the month (through the VRT; callers bound its size)."""
+        with self._reader(str(self.input.month.vrt(self.input.layer))) as src:
+            return src.part(bbox, **kwargs)
+
+    def feature(self, shape: dict, **kwargs: object) -> ImageData:
+        """An area of the month under a GeoJSON feature (through the VRT)."""
+        with self._reader(str(self.input.month.vrt(self.input.layer))) as src:
+            return src.feature(shape, **kwargs)

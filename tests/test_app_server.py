@@ -1,0 +1,121 @@
+"""The tile server, as a real uvicorn process on 127.0.0.1, read by real clients."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+import rasterio
+from osgeo import gdal
+from rasterio.io import MemoryFile
+
+from mosaic.build import BuildOptions, build_month
+from mosaic.catalog import Catalog
+from processing.sample import generate_products
+
+MONTH = "2018-07"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("server")
+    generate_products(root / "in", tiles=["T31TCJ", "T31TDJ"], months=[MONTH], pixel_size=1000, workers=1)
+    build_month(root / "data", MONTH, [root / "in"], BuildOptions(scheduler="sync", progress=False))
+    return root / "data"
+
+
+@pytest.fixture(scope="module")
+def server(data: Path) -> Iterator[str]:
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--data-dir", str(data)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        else:
+            raise RuntimeError(proc.stderr.read().decode() if proc.poll() is not None else "server did not start")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_months_lists_the_published_month_without_paths(server: str, data: Path) -> None:
+    with httpx.Client(base_url=server) as client:
+        (month,) = client.get("/api/months").json()
+    assert month["month"] == MONTH and month["maxzoom"] == 7
+    assert month["build_id"] == Catalog(data).get(MONTH).build_id
+    assert str(data) not in str(month)
+    assert month["links"]["truecolor"]["tiles"].startswith(server)
+
+
+def test_tiles_at_every_zoom_come_from_the_right_cog(server: str, data: Path) -> None:
+    month = Catalog(data).get(MONTH)
+    with httpx.Client(base_url=server) as client:  # one keep-alive connection, as a browser
+        for z, x, y in [(3, 4, 2), (6, 32, 23), (7, 64, 46), (9, 259, 187)]:
+            r = client.get(f"/months/{MONTH}/truecolor/tiles/WebMercatorQuad/{z}/{x}/{y}.png")
+            assert r.status_code == 200, (z, r.text)
+            with MemoryFile(r.content) as mem, mem.open() as img:
+                assert (img.count, img.width, img.height) == (4, 256, 256)  # RGB + alpha
+                rgba = img.read()
+            assert rgba[3].any(), "tile is empty"
+            assert month.source("truecolor", z, x, y) is not None
+        assert client.get(f"/months/{MONTH}/truecolor/tiles/WebMercatorQuad/9/1/1.png").status_code == 404
+
+
+def test_bad_requests_are_4xx(server: str) -> None:
+    with httpx.Client(base_url=server) as client:
+        assert client.get("/months/2019-07/truecolor/tiles/WebMercatorQuad/7/64/46.png").status_code == 404
+        assert client.get(f"/months/{MONTH}/nope/tiles/WebMercatorQuad/7/64/46.png").status_code == 422
+        assert client.get("/months/..%2F..%2Fetc/truecolor/tiles/WebMercatorQuad/7/64/46.png").status_code in (404, 422)
+        assert client.get(f"/months/{MONTH}/truecolor/tiles/WebMercatorQuad/7/64/46.png?url=/etc/passwd").status_code == 200
+        spec = client.get("/openapi.json").json()
+    params = {p["name"] for op in spec["paths"].values() for m in op.values() for p in m.get("parameters", [])}
+    assert "url" not in params
+
+
+def test_point_query_returns_the_mosaic_values(server: str, data: Path) -> None:
+    month = Catalog(data).get(MONTH)
+    with httpx.Client(base_url=server) as client:
+        values = client.get(f"/months/{MONTH}/reflectance/point/1.2,43.8").json()["values"]
+    with rasterio.open(month.vrt("reflectance")) as ds:
+        (x,), (y,) = rasterio.warp.transform("EPSG:4326", ds.crs, [1.2], [43.8])
+        expected = [float(v) for v in next(ds.sample([(x, y)]))]
+    assert values == expected
+
+
+def test_gdal_reads_the_xyz_tiles(server: str, data: Path) -> None:
+    xml = f"""<GDAL_WMS><Service name="TMS"><ServerUrl>{server}/months/{MONTH}/truecolor/tiles/WebMercatorQuad/${{z}}/${{x}}/${{y}}.png</ServerUrl></Service>
+<DataWindow><UpperLeftX>-20037508.34</UpperLeftX><UpperLeftY>20037508.34</UpperLeftY><LowerRightX>20037508.34</LowerRightX>
+<LowerRightY>-20037508.34</LowerRightY><TileLevel>7</TileLevel><TileCountX>1</TileCountX><TileCountY>1</TileCountY><YOrigin>top</YOrigin></DataWindow>
+<Projection>EPSG:3857</Projection><BlockSizeX>256</BlockSizeX><BlockSizeY>256</BlockSizeY><BandsCount>4</BandsCount>
+<ZeroBlockHttpCodes>404</ZeroBlockHttpCodes><Cache /></GDAL_WMS>"""
+    ds = gdal.Open(xml)
+    assert ds.RasterXSize == 256 * 2**7
+    block = ds.ReadAsArray(64 * 256, 46 * 256, 256, 256)  # tile 7/64/46 over Toulouse
+    month = Catalog(data).get(MONTH)
+    assert month.region_zoom == 7  # so the region COG of tile 7/64/46 is exactly that tile
+    with rasterio.open(month.source("truecolor", 7, 64, 46)) as cog:
+        assert (cog.width, cog.height) == (256, 256)
+        expected, mask = cog.read(), cog.dataset_mask()
+    np.testing.assert_array_equal(block[3] > 0, mask > 0)
+    assert np.abs(block[:3].astype(int) - expected.astype(int))[:, mask > 0].mean() < 1.0
