@@ -21,4 +21,4 @@ RUN ./scripts/setup.sh && rm -rf /var/lib/apt/lists/* /root/.cache
 
 VOLUME ["/data"]
 EXPOSE 8000
-CMD ["make", "run", "DATA_DIR=/data"]
+CMD ["make", "run", "DATA_DIR=/data", "HOST=0.0.0.0", "PORT=8000"]
