@@ -108,7 +108,7 @@ def test_gdal_reads_the_xyz_tiles(server: str, data: Path) -> None:
 <DataWindow><UpperLeftX>-20037508.34</UpperLeftX><UpperLeftY>20037508.34</UpperLeftY><LowerRightX>20037508.34</LowerRightX>
 <LowerRightY>-20037508.34</LowerRightY><TileLevel>7</TileLevel><TileCountX>1</TileCountX><TileCountY>1</TileCountY><YOrigin>top</YOrigin></DataWindow>
 <Projection>EPSG:3857</Projection><BlockSizeX>256</BlockSizeX><BlockSizeY>256</BlockSizeY><BandsCount>4</BandsCount>
-<ZeroBlockHttpCodes>404</ZeroBlockHttpCodes><Cache /></GDAL_WMS>"""
+<ZeroBlockHttpCodes>404</ZeroBlockHttpCodes></GDAL_WMS>"""
     ds = gdal.Open(xml)
     assert ds.RasterXSize == 256 * 2**7
     block = ds.ReadAsArray(64 * 256, 46 * 256, 256, 256)  # tile 7/64/46 over Toulouse
