@@ -14,6 +14,7 @@ from rio_tiler.errors import PointOutsideBounds
 from titiler.core.errors import DEFAULT_STATUS_CODES, add_exception_handlers
 from titiler.core.factory import TilerFactory
 
+from app.presets import PRESETS
 from app.readers import MonthLayer, MonthLayerReader
 from app.settings import Settings
 from mosaic.catalog import Catalog, LayerNotFound, Month, MonthNotFound
@@ -62,6 +63,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """Every published month with its build, bounds, zooms, coverage and links."""
         return [_describe(m, request) for m in catalog.months()]
 
+    @app.get("/api/presets", tags=["Months"], summary="Rendering presets")
+    def presets() -> list[dict]:
+        """The presets: layer and the tile query parameters that render it."""
+        return [{"name": p.name, "title": p.title, "layer": p.layer, "query": p.query(),
+                 "description": p.description} for p in PRESETS.values()]
+
     @app.get("/healthz", tags=["Health"], summary="Liveness")
     def healthz() -> dict:
         """Answers as long as the process serves requests."""
@@ -88,11 +95,22 @@ def _describe(month: Month, request: Request) -> dict:
         "products": summary.get("products"),
         "missing_tiles": summary.get("missing_tiles"),
         "links": {
-            layer: {
-                "tilejson": f"{base}/months/{month.month}/{layer}/WebMercatorQuad/tilejson.json",
-                "tiles": f"{base}/months/{month.month}/{layer}/tiles/WebMercatorQuad/{{z}}/{{x}}/{{y}}",
-                "point": f"{base}/months/{month.month}/{layer}/point/{{lon}},{{lat}}",
-            }
-            for layer in LAYERS
+            "layers": {
+                layer: {
+                    "tilejson": f"{base}/months/{month.month}/{layer}/WebMercatorQuad/tilejson.json",
+                    "tiles": f"{base}/months/{month.month}/{layer}/tiles/WebMercatorQuad/{{z}}/{{x}}/{{y}}",
+                    "point": f"{base}/months/{month.month}/{layer}/point/{{lon}},{{lat}}",
+                }
+                for layer in LAYERS
+            },
+            "presets": {
+                name: {
+                    "tiles": f"{base}/months/{month.month}/{p.layer}/tiles/WebMercatorQuad/{{z}}/{{x}}/{{y}}.png"
+                    + (f"?{p.query()}" if p.params else ""),
+                    "tilejson": f"{base}/months/{month.month}/{p.layer}/WebMercatorQuad/tilejson.json"
+                    f"?tilesize=256&tile_format=png" + (f"&{p.query()}" if p.params else ""),
+                }
+                for name, p in PRESETS.items()
+            },
         },
     }

@@ -65,7 +65,7 @@ def test_months_lists_the_published_month_without_paths(server: str, data: Path)
     assert month["month"] == MONTH and month["maxzoom"] == 7
     assert month["build_id"] == Catalog(data).get(MONTH).build_id
     assert str(data) not in str(month)
-    assert month["links"]["truecolor"]["tiles"].startswith(server)
+    assert month["links"]["layers"]["truecolor"]["tiles"].startswith(server)
 
 
 def test_tiles_at_every_zoom_come_from_the_right_cog(server: str, data: Path) -> None:
@@ -119,3 +119,24 @@ def test_gdal_reads_the_xyz_tiles(server: str, data: Path) -> None:
         expected, mask = cog.read(), cog.dataset_mask()
     np.testing.assert_array_equal(block[3] > 0, mask > 0)
     assert np.abs(block[:3].astype(int) - expected.astype(int))[:, mask > 0].mean() < 1.0
+
+
+def test_every_preset_renders_and_validity_hides_only_clear_land(server: str, data: Path) -> None:
+    with httpx.Client(base_url=server) as client:
+        (month,) = client.get("/api/months").json()
+        names = [p["name"] for p in client.get("/api/presets").json()]
+        assert names == ["truecolor", "falsecolor", "ndvi", "validity"]
+        tiles = {}
+        for name, links in month["links"]["presets"].items():
+            r = client.get(links["tiles"].format(z=7, x=64, y=46))
+            assert r.status_code == 200 and r.headers["content-type"] == "image/png", (name, r.text)
+            with MemoryFile(r.content) as mem, mem.open() as img:
+                tiles[name] = img.read()
+            tilejson = client.get(links["tilejson"]).json()
+            assert tilejson["tilejson"] == "3.0.0" and "{z}/{x}/{y}" in tilejson["tiles"][0]
+    with rasterio.open(Catalog(data).get(MONTH).source("flags", 7, 64, 46)) as cog:
+        flags = cog.read(1)
+    alpha = tiles["validity"][3]
+    assert ((alpha == 0) == (flags == 4)).all()
+    assert (tiles["validity"][:3, flags == 1] > 200).all()  # all-month clouds in white
+    assert not np.array_equal(tiles["ndvi"][:3], tiles["falsecolor"][:3])
