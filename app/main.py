@@ -9,11 +9,12 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 import morecantile
-from fastapi import FastAPI, Path, Request
+from fastapi import FastAPI, Path, Query, Request
 from rio_tiler.errors import PointOutsideBounds
 from titiler.core.errors import DEFAULT_STATUS_CODES, add_exception_handlers
 from titiler.core.factory import TilerFactory
 
+from app.caching import CacheHeadersMiddleware
 from app.presets import PRESETS
 from app.readers import MonthLayer, MonthLayerReader
 from app.settings import Settings
@@ -21,6 +22,7 @@ from mosaic.catalog import Catalog, LayerNotFound, Month, MonthNotFound
 from mosaic.layers import LAYERS
 
 MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
+BUILD_PATTERN = r"^\d{8}T\d{6}(\.\d{6})?Z-[0-9a-f]{6}$"
 LayerName = Literal[tuple(LAYERS)]  # type: ignore[valid-type]
 STATUS_CODES = {
     **DEFAULT_STATUS_CODES,
@@ -43,9 +45,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def month_layer(
         month: Annotated[str, Path(pattern=MONTH_PATTERN, description="Month id, YYYY-MM.")],
         layer: Annotated[LayerName, Path(description="Layer of the month.")],
+        build: Annotated[str | None, Query(pattern=BUILD_PATTERN, description=(
+            "Build id: pins the URL to one build (cached as immutable); default: the latest."))] = None,
     ) -> MonthLayer:
         """Resolve a month id and layer name to what the reader reads (never a path from the URL)."""
-        return MonthLayer(catalog.get(month), layer)
+        return MonthLayer(catalog.get(month, build), layer)
 
     tiler = TilerFactory(
         reader=MonthLayerReader,
@@ -75,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"status": "ok", "months": len(catalog.months())}
 
     add_exception_handlers(app, STATUS_CODES)
+    app.add_middleware(CacheHeadersMiddleware, latest_max_age=settings.cache_max_age)
     return app
 
 
@@ -82,6 +87,7 @@ def _describe(month: Month, request: Request) -> dict:
     """Public description of a month (no file paths)."""
     w, s, e, n = month.bounds
     base = str(request.base_url).rstrip("/")
+    pin = f"build={month.build_id}"
     summary = month.summary
     return {
         "month": month.month,
@@ -97,18 +103,18 @@ def _describe(month: Month, request: Request) -> dict:
         "links": {
             "layers": {
                 layer: {
-                    "tilejson": f"{base}/months/{month.month}/{layer}/WebMercatorQuad/tilejson.json",
-                    "tiles": f"{base}/months/{month.month}/{layer}/tiles/WebMercatorQuad/{{z}}/{{x}}/{{y}}",
-                    "point": f"{base}/months/{month.month}/{layer}/point/{{lon}},{{lat}}",
+                    "tilejson": f"{base}/months/{month.month}/{layer}/WebMercatorQuad/tilejson.json?{pin}",
+                    "tiles": f"{base}/months/{month.month}/{layer}/tiles/WebMercatorQuad/{{z}}/{{x}}/{{y}}?{pin}",
+                    "point": f"{base}/months/{month.month}/{layer}/point/{{lon}},{{lat}}?{pin}",
                 }
                 for layer in LAYERS
             },
             "presets": {
                 name: {
                     "tiles": f"{base}/months/{month.month}/{p.layer}/tiles/WebMercatorQuad/{{z}}/{{x}}/{{y}}.png"
-                    + (f"?{p.query()}" if p.params else ""),
+                    f"?{pin}" + (f"&{p.query()}" if p.params else ""),
                     "tilejson": f"{base}/months/{month.month}/{p.layer}/WebMercatorQuad/tilejson.json"
-                    f"?tilesize=256&tile_format=png" + (f"&{p.query()}" if p.params else ""),
+                    f"?{pin}&tilesize=256&tile_format=png" + (f"&{p.query()}" if p.params else ""),
                 }
                 for name, p in PRESETS.items()
             },

@@ -20,4 +20,5 @@ class Settings(BaseSettings):
     dask_scheduler: str | None = Field(
         None, description="Dask scheduler address for builds; unset starts a LocalCluster."
     )
+    cache_max_age: int = Field(60, ge=0, description="max-age (s) of tile URLs without a build id.")
     build_workers: int | None = Field(None, ge=1, description="LocalCluster workers (default: cores).")

@@ -121,10 +121,24 @@ class Catalog:
         self._refresh()
         return [self._months[m] for m in sorted(self._months)]
 
-    def get(self, month: str) -> Month:
-        """One published month; raises ``MonthNotFound``."""
+    def get(self, month: str, build_id: str | None = None) -> Month:
+        """A published month, or one of its retained builds; raises ``MonthNotFound``.
+
+        Clients that hold URLs of the previous build keep being served from it while it is
+        retained, so a republish never breaks a map that is open.
+        """
         self._refresh()
-        try:
-            return self._months[month]
-        except KeyError:
-            raise MonthNotFound(f"month {month} is not published") from None
+        current = self._months.get(month)
+        if current is None:
+            raise MonthNotFound(f"month {month} is not published")
+        if build_id is None or build_id == current.build_id:
+            return current
+        folder = current.folder.parent / build_id
+        if build_id.startswith(".") or "/" in build_id or not (folder / "manifest.json").is_file():
+            raise MonthNotFound(f"build {build_id} of {month} is not available")
+        manifest = json.loads((folder / "manifest.json").read_text())
+        if manifest.get("month") != month:
+            raise MonthNotFound(f"build {build_id} of {month} is not available")
+        entry = {**current.summary, "build_id": build_id, "zoom": manifest["grid"]["zoom"],
+                 "region_zoom": manifest["grid"]["region_zoom"], "bounds": manifest["bounds"]}
+        return _load_month(month, build_id, folder, json.dumps(entry, sort_keys=True))

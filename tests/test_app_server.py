@@ -140,3 +140,31 @@ def test_every_preset_renders_and_validity_hides_only_clear_land(server: str, da
     assert ((alpha == 0) == (flags == 4)).all()
     assert (tiles["validity"][:3, flags == 1] > 200).all()  # all-month clouds in white
     assert not np.array_equal(tiles["ndvi"][:3], tiles["falsecolor"][:3])
+
+
+def test_build_pinned_urls_are_immutable_and_survive_a_republish(server: str, data: Path) -> None:
+    with httpx.Client(base_url=server) as client:
+        (month,) = client.get("/api/months").json()
+        pinned = month["links"]["presets"]["ndvi"]["tiles"].format(z=7, x=64, y=46)
+        assert f"build={month['build_id']}" in pinned
+        first = client.get(pinned)
+        assert first.status_code == 200, first.text
+        assert first.headers["cache-control"] == "public, max-age=31536000, immutable"
+        etag = first.headers["etag"]
+        again = client.get(pinned, headers={"If-None-Match": etag})
+        assert again.status_code == 304 and not again.content
+        latest = client.get(f"/months/{MONTH}/truecolor/tiles/WebMercatorQuad/7/64/46")
+        assert latest.headers["cache-control"] == "public, max-age=60" and "etag" not in latest.headers
+        empty = client.get(f"/months/{MONTH}/truecolor/tiles/WebMercatorQuad/9/1/1.png")
+        assert empty.status_code == 404 and empty.headers["cache-control"] == "public, max-age=60"
+        tilejson = client.get(month["links"]["layers"]["truecolor"]["tilejson"]).json()
+        assert f"build={month['build_id']}" in tilejson["tiles"][0]
+        assert client.get(pinned.replace(month["build_id"], "20180101T000000Z-abcdef")).status_code == 404
+        assert client.get(pinned.replace(month["build_id"], "../../etc")).status_code == 422
+
+        # Republish: the old pinned URL keeps answering the same bytes, "latest" moves on.
+        rebuilt = build_month(data, MONTH, [data.parent / "in"], BuildOptions(scheduler="sync", force=True))
+        (now,) = client.get("/api/months").json()
+        assert now["build_id"] == rebuilt.build_id != month["build_id"]
+        assert client.get(pinned).content == first.content
+        assert client.get(now["links"]["presets"]["ndvi"]["tiles"].format(z=7, x=64, y=46)).status_code == 200
