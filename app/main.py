@@ -18,6 +18,7 @@ from app.caching import CacheHeadersMiddleware
 from app.presets import PRESETS
 from app.readers import MonthLayer, MonthLayerReader
 from app.settings import Settings
+from app.wmts import wmts_router
 from mosaic.catalog import Catalog, LayerNotFound, Month, MonthNotFound
 from mosaic.layers import LAYERS
 
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         add_viewer=False,
     )
     app.include_router(tiler.router, prefix="/months/{month}/{layer}", tags=["Tiles"])
+    app.include_router(wmts_router(catalog))
 
     @app.get("/api/months", tags=["Months"], summary="Published months")
     def months(request: Request) -> list[dict]:
@@ -101,6 +103,7 @@ def _describe(month: Month, request: Request) -> dict:
         "products": summary.get("products"),
         "missing_tiles": summary.get("missing_tiles"),
         "links": {
+            "wmts": f"{base}/wmts/WMTSCapabilities.xml",
             "layers": {
                 layer: {
                     "tilejson": f"{base}/months/{month.month}/{layer}/WebMercatorQuad/tilejson.json?{pin}",

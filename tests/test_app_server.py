@@ -168,3 +168,25 @@ def test_build_pinned_urls_are_immutable_and_survive_a_republish(server: str, da
         assert now["build_id"] == rebuilt.build_id != month["build_id"]
         assert client.get(pinned).content == first.content
         assert client.get(now["links"]["presets"]["ndvi"]["tiles"].format(z=7, x=64, y=46)).status_code == 200
+
+
+def test_wmts_capabilities_parse_in_owslib_and_gdal_reads_a_layer(server: str) -> None:
+    from owslib.wmts import WebMapTileService
+
+    with httpx.Client(base_url=server) as client:
+        xml = client.get("/wmts/WMTSCapabilities.xml").content
+        (month,) = client.get("/api/months").json()
+    wmts = WebMapTileService(f"{server}/wmts/WMTSCapabilities.xml", xml=xml)
+    names = sorted(wmts.contents)
+    assert names == sorted(f"{MONTH}_{p}" for p in ("truecolor", "falsecolor", "ndvi", "validity"))
+    layer = wmts.contents[f"{MONTH}_ndvi"]
+    assert "WebMercatorQuad" in layer.tilematrixsetlinks
+    template = layer.resourceURLs[0]["template"]
+    assert f"build={month['build_id']}" in template and "colormap_name=rdylgn" in template
+    # A real WMTS client: GDAL's driver fetches tiles through the capabilities.
+    ds = gdal.Open(f"WMTS:{server}/wmts/WMTSCapabilities.xml,layer={MONTH}_truecolor,tilematrixset=WebMercatorQuad")
+    assert ds is not None and ds.RasterCount == 4
+    ovr = ds.GetRasterBand(1).GetOverviewCount()
+    assert ovr > 0
+    band = ds.GetRasterBand(4).GetOverview(ovr - 4) if ovr >= 4 else ds.GetRasterBand(4)
+    assert band.ReadAsArray().max() == 255  # some opaque pixels came through the server
