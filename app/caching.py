@@ -20,18 +20,19 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 
 @dataclass(frozen=True)
 class CacheHeadersMiddleware:
-    """Pure-ASGI middleware adding Cache-Control and ETag to ``/months/`` GET responses."""
+    """Pure-ASGI middleware adding Cache-Control and ETag to tile (``/months/``, ``/diff/``) responses."""
 
     app: ASGIApp
     latest_max_age: int = 60
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Decide the caching of a request from its URL alone."""
-        if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD") or not scope["path"].startswith("/months/"):
+        if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD") or not scope["path"].startswith(("/months/", "/diff/")):
             await self.app(scope, receive, send)
             return
         query = scope.get("query_string", b"")
-        pinned = "build" in parse_qs(query.decode("latin-1"))
+        params = parse_qs(query.decode("latin-1"))
+        pinned = "build" in params or ("build_a" in params and "build_b" in params)
         etag = None
         if pinned:
             etag = '"' + hashlib.sha1(scope["path"].encode() + b"?" + query).hexdigest() + '"'

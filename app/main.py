@@ -15,15 +15,16 @@ from titiler.core.errors import DEFAULT_STATUS_CODES, add_exception_handlers
 from titiler.core.factory import TilerFactory
 
 from app.caching import CacheHeadersMiddleware
+from app.differences import differences_router
 from app.presets import PRESETS
 from app.readers import MonthLayer, MonthLayerReader
 from app.settings import Settings
 from app.wmts import wmts_router
 from mosaic.catalog import Catalog, LayerNotFound, Month, MonthNotFound
 from mosaic.layers import LAYERS
+from mosaic.store import BUILD_ID_PATTERN
+from processing.naming import MONTH_PATTERN
 
-MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
-BUILD_PATTERN = r"^\d{8}T\d{6}(\.\d{6})?Z-[0-9a-f]{6}$"
 LayerName = Literal[tuple(LAYERS)]  # type: ignore[valid-type]
 STATUS_CODES = {
     **DEFAULT_STATUS_CODES,
@@ -46,7 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def month_layer(
         month: Annotated[str, Path(pattern=MONTH_PATTERN, description="Month id, YYYY-MM.")],
         layer: Annotated[LayerName, Path(description="Layer of the month.")],
-        build: Annotated[str | None, Query(pattern=BUILD_PATTERN, description=(
+        build: Annotated[str | None, Query(pattern=BUILD_ID_PATTERN, description=(
             "Build id: pins the URL to one build (cached as immutable); default: the latest."))] = None,
     ) -> MonthLayer:
         """Resolve a month id and layer name to what the reader reads (never a path from the URL)."""
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.include_router(tiler.router, prefix="/months/{month}/{layer}", tags=["Tiles"])
     app.include_router(wmts_router(catalog))
+    app.include_router(differences_router(catalog))
 
     @app.get("/api/months", tags=["Months"], summary="Published months")
     def months(request: Request) -> list[dict]:

@@ -28,6 +28,8 @@ from processing.errors import MosaiqueError
 from processing.naming import parse_month
 
 CATALOG = "catalog.json"
+BUILD_ID_PATTERN = r"^\d{8}T\d{6}\.\d{6}Z-[0-9a-f]{6}$"
+"""What :func:`new_build_id` makes."""
 
 
 class BuildAlreadyRunning(MosaiqueError):

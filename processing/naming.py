@@ -16,7 +16,9 @@ _NAME = re.compile(
     r"(?P<variant>[CD])_"
     r"V(?P<major>\d+)-(?P<minor>\d+)$"
 )
-_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+MONTH_PATTERN = r"^(\d{4})-(0[1-9]|1[0-2])$"
+"""A month id: ``YYYY-MM``."""
+_MONTH = re.compile(MONTH_PATTERN)
 
 
 @dataclass(frozen=True, order=True)

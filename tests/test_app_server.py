@@ -159,7 +159,7 @@ def test_build_pinned_urls_are_immutable_and_survive_a_republish(server: str, da
         assert empty.status_code == 404 and empty.headers["cache-control"] == "public, max-age=60"
         tilejson = client.get(month["links"]["layers"]["truecolor"]["tilejson"]).json()
         assert f"build={month['build_id']}" in tilejson["tiles"][0]
-        assert client.get(pinned.replace(month["build_id"], "20180101T000000Z-abcdef")).status_code == 404
+        assert client.get(pinned.replace(month["build_id"], "20180101T000000.000000Z-abcdef")).status_code == 404
         assert client.get(pinned.replace(month["build_id"], "../../etc")).status_code == 422
 
         # Republish: the old pinned URL keeps answering the same bytes, "latest" moves on.

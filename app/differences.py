@@ -1,0 +1,83 @@
+"""Difference tiles between two months: NDVI change and change magnitude.
+
+Both months are read through the same month-layer reader as every tile (reflectance and flags
+of the one COG holding the tile); a pixel is transparent unless both months hold a valid
+observation there (land, water or snow: not all-month cloud, not no data).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import numpy as np
+from fastapi import APIRouter, Path, Query
+from fastapi.responses import Response
+from rio_tiler.colormap import cmap
+from rio_tiler.errors import TileOutsideBounds
+from rio_tiler.models import ImageData
+from titiler.core.resources.enums import ImageType
+
+from app.readers import MonthLayer, MonthLayerReader
+from mosaic.catalog import Catalog
+from mosaic.select import RANK
+from mosaic.store import BUILD_ID_PATTERN as BUILD_PATTERN
+from processing.naming import MONTH_PATTERN
+
+DIFFERENCES = {
+    "ndvi": ("NDVI of the second month minus the first, -0.5 (brown, loss) to +0.5 (green, gain)", (-0.5, 0.5), "brbg"),
+    "magnitude": ("Euclidean change of B2, B3, B4, B8 reflectance, 0 to 0.3", (0.0, 0.3), "inferno"),
+}
+DifferenceKind = Literal[tuple(DIFFERENCES)]  # type: ignore[valid-type]
+_FORMATS = {"png": ImageType.png, "webp": ImageType.webp}
+
+
+def _read(catalog: Catalog, month: str, build: str | None, z: int, x: int, y: int, size: int) -> tuple:
+    """Reflectance (float, x1e-4) and validity of one month's tile."""
+    m = catalog.get(month, build)
+    with MonthLayerReader(MonthLayer(m, "reflectance")) as src:
+        refl = src.tile(x, y, z, tilesize=size)
+    with MonthLayerReader(MonthLayer(m, "flags")) as src:
+        flags = src.tile(x, y, z, tilesize=size)
+    valid = (RANK[flags.array.data[0]] == 2) & ~flags.array.mask[0] & ~refl.array.mask.any(axis=0)
+    return refl.array.data.astype(np.float32) / 10000.0, valid, refl
+
+
+def differences_router(catalog: Catalog) -> APIRouter:
+    """The ``/diff/{month_a}/{month_b}/...`` tile route."""
+    router = APIRouter(tags=["Differences"])
+
+    @router.get(
+        "/diff/{month_a}/{month_b}/tiles/WebMercatorQuad/{z}/{x}/{y}.{format}",
+        summary="Difference tile between two months",
+        responses={200: {"content": {"image/png": {}, "image/webp": {}}}, 404: {"description": "no data"}},
+    )
+    def difference_tile(
+        month_a: Annotated[str, Path(pattern=MONTH_PATTERN)],
+        month_b: Annotated[str, Path(pattern=MONTH_PATTERN)],
+        z: Annotated[int, Path(ge=0, le=24)],
+        x: Annotated[int, Path(ge=0)],
+        y: Annotated[int, Path(ge=0)],
+        format: Annotated[Literal["png", "webp"], Path()],
+        kind: Annotated[DifferenceKind, Query(description="ndvi or magnitude")] = "ndvi",
+        tilesize: Annotated[Literal[256, 512], Query()] = 256,
+        build_a: Annotated[str | None, Query(pattern=BUILD_PATTERN)] = None,
+        build_b: Annotated[str | None, Query(pattern=BUILD_PATTERN)] = None,
+    ) -> Response:
+        """Change from ``month_a`` to ``month_b``, transparent where either is not valid."""
+        if x >= 2**z or y >= 2**z:
+            raise TileOutsideBounds(f"tile {z}/{x}/{y} is outside the grid")
+        a, valid_a, img = _read(catalog, month_a, build_a, z, x, y, tilesize)
+        b, valid_b, _ = _read(catalog, month_b, build_b, z, x, y, tilesize)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if kind == "ndvi":
+                value = (b[3] - b[2]) / (b[3] + b[2]) - (a[3] - a[2]) / (a[3] + a[2])
+            else:
+                value = np.sqrt(((b - a) ** 2).sum(axis=0))
+        _, (lo, hi), colormap = DIFFERENCES[kind]
+        valid = valid_a & valid_b & np.isfinite(value)
+        scaled = np.clip((np.nan_to_num(value) - lo) / (hi - lo) * 255.0, 0, 255).astype(np.uint8)
+        out = ImageData(np.ma.MaskedArray(scaled[None], mask=~valid[None]), bounds=img.bounds, crs=img.crs)
+        content = out.render(img_format=_FORMATS[format].driver, colormap=cmap.get(colormap))
+        return Response(content, media_type=_FORMATS[format].mediatype)
+
+    return router

@@ -1,0 +1,73 @@
+"""Difference tiles between two months (through the app, in process)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+from fastapi.testclient import TestClient
+from rasterio.io import MemoryFile
+
+from app.main import create_app
+from app.settings import Settings
+from mosaic.build import BuildOptions, build_month
+from mosaic.catalog import Catalog
+from processing.sample import generate_products
+
+TILE = (7, 64, 46)  # the region tile at zoom 7: its COGs are exactly this tile
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory) -> TestClient:
+    root = tmp_path_factory.mktemp("diff")
+    generate_products(root / "in", tiles=["T31TCJ"], months=["2018-07", "2018-08"], pixel_size=1000, workers=1)
+    for month in ("2018-07", "2018-08"):
+        build_month(root / "data", month, [root / "in"], BuildOptions(scheduler="sync", progress=False))
+    app = create_app(Settings(data_dir=root / "data"))
+    app.state.data = root / "data"
+    return TestClient(app)
+
+
+def rgba(content: bytes) -> np.ndarray:
+    with MemoryFile(content) as mem, mem.open() as img:
+        return img.read()
+
+
+def month_layer(data: Path, month: str, layer: str) -> np.ndarray:
+    with rasterio.open(Catalog(data).get(month).source(layer, *TILE)) as cog:
+        return cog.read().astype(np.float32)
+
+
+def test_ndvi_difference_is_transparent_where_either_month_is_invalid(client: TestClient) -> None:
+    z, x, y = TILE
+    r = client.get(f"/diff/2018-07/2018-08/tiles/WebMercatorQuad/{z}/{x}/{y}.png?kind=ndvi")
+    assert r.status_code == 200 and r.headers["content-type"] == "image/png"
+    img = rgba(r.content)
+    data = client.app.state.data
+    fa, fb = month_layer(data, "2018-07", "flags")[0], month_layer(data, "2018-08", "flags")[0]
+    valid = np.isin(fa, (2, 3, 4)) & np.isin(fb, (2, 3, 4))
+    assert ((img[3] > 0) == valid).all()
+    # Where NDVI did not change the colour is the colormap's middle; where it dropped, brown.
+    a, b = month_layer(data, "2018-07", "reflectance"), month_layer(data, "2018-08", "reflectance")
+    delta = (b[3] - b[2]) / (b[3] + b[2]) - (a[3] - a[2]) / (a[3] + a[2])
+    drop, gain = valid & (delta < -0.3), valid & (delta > 0.3)
+    if drop.any():
+        assert (img[0][drop].astype(int) > img[2][drop]).mean() > 0.9  # brown: red > blue
+    if gain.any():
+        assert (img[2][gain].astype(int) > img[0][gain]).mean() > 0.9  # blue-green
+    assert drop.any() or gain.any()
+
+
+def test_magnitude_and_errors(client: TestClient) -> None:
+    z, x, y = TILE
+    r = client.get(f"/diff/2018-07/2018-08/tiles/WebMercatorQuad/{z}/{x}/{y}.webp?kind=magnitude")
+    assert r.status_code == 200 and r.headers["content-type"] == "image/webp"
+    same = rgba(client.get(f"/diff/2018-07/2018-07/tiles/WebMercatorQuad/{z}/{x}/{y}.png?kind=magnitude").content)
+    opaque = same[3] > 0
+    assert opaque.any() and len({tuple(p) for p in same[:3, opaque].T}) == 1  # zero change: one colour
+    assert client.get(f"/diff/2018-07/2019-08/tiles/WebMercatorQuad/{z}/{x}/{y}.png").status_code == 404
+    assert client.get(f"/diff/2018-07/2018-08/tiles/WebMercatorQuad/{z}/{x}/{y}.png?kind=nope").status_code == 422
+    assert client.get(f"/diff/2018-07/2018-08/tiles/WebMercatorQuad/{z}/{x}/{y}.jpg").status_code == 422
+    assert client.get("/diff/2018-07/2018-08/tiles/WebMercatorQuad/7/999/46.png").status_code == 404
