@@ -23,6 +23,7 @@ from app.wmts import wmts_router
 from mosaic.catalog import Catalog, LayerNotFound, Month, MonthNotFound
 from mosaic.layers import LAYERS
 from mosaic.store import BUILD_ID_PATTERN
+from processing.layout import Flag
 from processing.naming import MONTH_PATTERN
 
 LayerName = Literal[tuple(LAYERS)]  # type: ignore[valid-type]
@@ -71,6 +72,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """Every published month with its build, bounds, zooms, coverage and links."""
         return [_describe(m, request) for m in catalog.months()]
 
+    @app.get("/api/point/{lon},{lat}", tags=["Months"], summary="Pixel time series over all months")
+    def point_series(
+        lon: Annotated[float, Path(ge=-180, le=180)],
+        lat: Annotated[float, Path(ge=-85.05, le=85.05)],
+    ) -> dict:
+        """Reflectance, NDVI, flag and date of the pixel at lon/lat in every published month."""
+        return {"coordinates": [lon, lat], "months": [_point(m, lon, lat) for m in catalog.months()]}
+
     @app.get("/api/presets", tags=["Months"], summary="Rendering presets")
     def presets() -> list[dict]:
         """The presets: layer and the tile query parameters that render it."""
@@ -85,6 +94,32 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     add_exception_handlers(app, STATUS_CODES)
     app.add_middleware(CacheHeadersMiddleware, latest_max_age=settings.cache_max_age)
     return app
+
+
+def _point(month: Month, lon: float, lat: float) -> dict:
+    """One month's values at a point (None where the month has no data there)."""
+    values: dict[str, list[float | None]] = {}
+    for layer in ("reflectance", "flags", "dates"):
+        try:
+            with MonthLayerReader(MonthLayer(month, layer)) as src:
+                pt = src.point(lon, lat)
+            values[layer] = [None if m else float(v) for v, m in zip(pt.array.data, pt.array.mask, strict=True)]
+        except PointOutsideBounds:
+            values[layer] = [None] * len(LAYERS[layer].bands)
+    refl = values["reflectance"]
+    b4, b8 = refl[2], refl[3]
+    ndvi = (b8 - b4) / (b8 + b4) if b4 is not None and b8 is not None and (b8 + b4) else None
+    flag = values["flags"][0]
+    return {
+        "month": month.month,
+        "build_id": month.build_id,
+        "reflectance": dict(zip(LAYERS["reflectance"].bands, [None if v is None else v / 10000 for v in refl],
+                                strict=True)),
+        "ndvi": None if ndvi is None else round(ndvi, 4),
+        "flag": None if flag is None else int(flag),
+        "flag_name": None if flag is None else Flag(int(flag)).name.lower(),
+        "day_of_year": None if values["dates"][0] is None else int(values["dates"][0]),
+    }
 
 
 def _describe(month: Month, request: Request) -> dict:

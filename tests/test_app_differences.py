@@ -71,3 +71,22 @@ def test_magnitude_and_errors(client: TestClient) -> None:
     assert client.get(f"/diff/2018-07/2018-08/tiles/WebMercatorQuad/{z}/{x}/{y}.png?kind=nope").status_code == 422
     assert client.get(f"/diff/2018-07/2018-08/tiles/WebMercatorQuad/{z}/{x}/{y}.jpg").status_code == 422
     assert client.get("/diff/2018-07/2018-08/tiles/WebMercatorQuad/7/999/46.png").status_code == 404
+
+
+def test_point_series_has_one_entry_per_month_with_the_layers_values(client: TestClient) -> None:
+    data = client.app.state.data
+    series = client.get("/api/point/1.2,43.8").json()["months"]
+    assert [m["month"] for m in series] == ["2018-07", "2018-08"]
+    for entry in series:
+        month = Catalog(data).get(entry["month"])
+        with rasterio.open(month.vrt("reflectance")) as refl, rasterio.open(month.vrt("flags")) as flg, \
+                rasterio.open(month.vrt("dates")) as dts:
+            (px,), (py,) = rasterio.warp.transform("EPSG:4326", refl.crs, [1.2], [43.8])
+            b = [int(v) for v in next(refl.sample([(px, py)]))]
+            assert entry["flag"] == int(next(flg.sample([(px, py)]))[0])
+            assert entry["day_of_year"] == int(next(dts.sample([(px, py)]))[0])
+        assert entry["reflectance"] == {"B2": b[0] / 1e4, "B3": b[1] / 1e4, "B4": b[2] / 1e4, "B8": b[3] / 1e4}
+        assert entry["ndvi"] == pytest.approx((b[3] - b[2]) / (b[3] + b[2]), abs=1e-4)
+    outside = client.get("/api/point/-30,43.8").json()["months"]
+    assert all(m["flag"] is None and m["ndvi"] is None for m in outside)
+    assert client.get("/api/point/200,43.8").status_code == 422
