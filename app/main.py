@@ -16,6 +16,7 @@ from titiler.core.factory import TilerFactory
 
 from app.caching import CacheHeadersMiddleware
 from app.differences import differences_router
+from app.metrics import Metrics, MetricsMiddleware, metrics_router
 from app.presets import PRESETS
 from app.readers import MonthLayer, MonthLayerReader
 from app.settings import Settings
@@ -66,6 +67,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(tiler.router, prefix="/months/{month}/{layer}", tags=["Tiles"])
     app.include_router(wmts_router(catalog))
     app.include_router(differences_router(catalog))
+    metrics = Metrics()
+    app.include_router(metrics_router(metrics))
 
     @app.get("/api/months", tags=["Months"], summary="Published months")
     def months(request: Request) -> list[dict]:
@@ -93,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     add_exception_handlers(app, STATUS_CODES)
     app.add_middleware(CacheHeadersMiddleware, latest_max_age=settings.cache_max_age)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app
 
 

@@ -190,3 +190,17 @@ def test_wmts_capabilities_parse_in_owslib_and_gdal_reads_a_layer(server: str) -
     assert ovr > 0
     band = ds.GetRasterBand(4).GetOverview(ovr - 4) if ovr >= 4 else ds.GetRasterBand(4)
     assert band.ReadAsArray().max() == 255  # some opaque pixels came through the server
+
+
+def test_metrics_count_requests_by_route_and_tiles(server: str) -> None:
+    with httpx.Client(base_url=server) as client:
+        for _ in range(3):
+            client.get(f"/months/{MONTH}/truecolor/tiles/WebMercatorQuad/7/64/46.png")
+        client.get(f"/months/{MONTH}/truecolor/tiles/WebMercatorQuad/9/1/1.png")
+        text = client.get("/metrics").text
+    route = "/months/{month}/{layer}/tiles/{tileMatrixSetId}/{z}/{x}/{y}.{format}"
+    lines = {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith("mosaique")}
+    assert lines[f'mosaique_http_requests_total{{method="GET",route="{route}",status="200"}}'] >= 3
+    assert lines[f'mosaique_http_requests_total{{method="GET",route="{route}",status="404"}}'] >= 1
+    assert lines['mosaique_tiles_served_total{kind="month"}'] >= 3
+    assert lines[f'mosaique_http_request_duration_seconds_count{{route="{route}"}}'] >= 4
