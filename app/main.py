@@ -14,8 +14,10 @@ from rio_tiler.errors import PointOutsideBounds
 from titiler.core.errors import DEFAULT_STATUS_CODES, add_exception_handlers
 from titiler.core.factory import TilerFactory
 
+from app.admin import admin_router
 from app.caching import CacheHeadersMiddleware
 from app.differences import differences_router
+from app.jobs import JobConflict, JobNotFound, JobStore
 from app.metrics import Metrics, MetricsMiddleware, metrics_router
 from app.presets import PRESETS
 from app.readers import MonthLayer, MonthLayerReader
@@ -33,6 +35,8 @@ STATUS_CODES = {
     MonthNotFound: 404,
     LayerNotFound: 404,
     PointOutsideBounds: 404,
+    JobNotFound: 404,
+    JobConflict: 409,
 }
 
 
@@ -67,7 +71,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(tiler.router, prefix="/months/{month}/{layer}", tags=["Tiles"])
     app.include_router(wmts_router(catalog))
     app.include_router(differences_router(catalog))
-    metrics = Metrics()
+    jobs = JobStore(settings.jobs_db())
+    app.include_router(admin_router(settings, jobs))
+    metrics = Metrics(jobs=jobs)
     app.include_router(metrics_router(metrics))
 
     @app.get("/api/months", tags=["Months"], summary="Published months")

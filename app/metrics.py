@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from fastapi import APIRouter
 from fastapi.responses import Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 MONTH_PREFIX = "/months/{month}/{layer}"
@@ -21,6 +21,8 @@ BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.
 class Metrics:
     """The server's metrics, in a registry of their own (one per app)."""
 
+    jobs: object | None = None
+    """A JobStore whose job counts are exported."""
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
 
     def __post_init__(self) -> None:
@@ -30,6 +32,8 @@ class Metrics:
                                  ["route"], buckets=BUCKETS, registry=self.registry)
         self.tiles = Counter("mosaique_tiles_served", "Tiles answered with an image, by kind.",
                              ["kind"], registry=self.registry)
+        self.build_jobs = Gauge("mosaique_build_jobs", "Build jobs recorded, by state.", ["state"],
+                                registry=self.registry)
 
 
 @dataclass(frozen=True)
@@ -71,7 +75,10 @@ def metrics_router(metrics: Metrics) -> APIRouter:
 
     @router.get("/metrics", summary="Prometheus metrics")
     def prometheus() -> Response:
-        """Requests and latency by route, tiles served."""
+        """Requests and latency by route, tiles served, build jobs by state."""
+        if metrics.jobs is not None:
+            for state, count in metrics.jobs.counts().items():
+                metrics.build_jobs.labels(state).set(count)
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     return router

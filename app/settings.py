@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -22,3 +22,15 @@ class Settings(BaseSettings):
     )
     cache_max_age: int = Field(60, ge=0, description="max-age (s) of tile URLs without a build id.")
     build_workers: int | None = Field(None, ge=1, description="LocalCluster workers (default: cores).")
+    admin_token: SecretStr | None = Field(None, description="Bearer token of the admin API; unset disables it.")
+    input_roots: list[Path] | None = Field(
+        None, description="Folders admin builds may read products from (JSON list); default: DATA_DIR/inputs."
+    )
+
+    def resolved_input_roots(self) -> list[Path]:
+        """The input roots (default: the data directory's ``inputs`` folder)."""
+        return self.input_roots or [self.data_dir / "inputs"]
+
+    def jobs_db(self) -> Path:
+        """The SQLite file of build jobs."""
+        return self.data_dir / "jobs" / "jobs.sqlite"

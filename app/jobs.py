@@ -1,0 +1,206 @@
+"""Build jobs: a SQLite history, and a runner process per job so builds never block tiles.
+
+``start`` records a job and launches ``python -m app.jobs <db> <id>`` in its own process group;
+that runner runs the build and writes its state, exit code and build id back to SQLite, so any
+server process (or a restarted one) sees the same history. A runner that died without saying
+so (killed) is reported failed the next time its job is read.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from processing.errors import MosaiqueError
+
+ACTIVE = ("queued", "running")
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY, month TEXT NOT NULL, inputs TEXT NOT NULL, force INTEGER NOT NULL, state TEXT NOT NULL,
+    created TEXT NOT NULL, started TEXT, finished TEXT, pid INTEGER, exit_code INTEGER,
+    build_id TEXT, error TEXT, log TEXT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS one_active_build_per_month ON jobs (month) WHERE state IN ('queued', 'running');
+"""
+
+
+class JobConflict(MosaiqueError):
+    """A build of this month is already queued or running."""
+
+
+class JobNotFound(MosaiqueError):
+    """No job has this id."""
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class JobStore:
+    """Build jobs in a SQLite database next to the data."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with self._db() as db:
+            db.executescript(_SCHEMA)
+
+    @contextmanager
+    def _db(self) -> Iterator[sqlite3.Connection]:
+        db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        db.row_factory = sqlite3.Row
+        db.execute("PRAGMA journal_mode=WAL")
+        try:
+            yield db
+        finally:
+            db.close()
+
+    def start(self, month: str, inputs: list[str], data_dir: Path, force: bool = False) -> dict:
+        """Record a job and launch its runner; raises ``JobConflict`` if the month is busy."""
+        job_id = uuid.uuid4().hex[:12]
+        log = self.path.parent / "logs" / f"{job_id}.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        self.refresh()
+        try:
+            with self._db() as db:
+                db.execute(
+                    "INSERT INTO jobs (id, month, inputs, force, state, created, log) "
+                    "VALUES (?, ?, ?, ?, 'queued', ?, ?)",
+                    (job_id, month, json.dumps(inputs), int(force), _now(), str(log)),
+                )
+        except sqlite3.IntegrityError:
+            raise JobConflict(f"a build of {month} is already queued or running") from None
+        with log.open("ab") as out:
+            proc = subprocess.Popen(  # noqa: S603 - our own module, arguments from validated input
+                [sys.executable, "-m", "app.jobs", str(self.path), job_id, str(data_dir)],
+                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+            )
+        with self._db() as db:
+            db.execute("UPDATE jobs SET pid = ? WHERE id = ?", (proc.pid, job_id))
+        return self.get(job_id)
+
+    def get(self, job_id: str) -> dict:
+        """One job, with its progress and the tail of its log."""
+        self.refresh()
+        with self._db() as db:
+            row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        if row is None:
+            raise JobNotFound(f"no build job {job_id}")
+        return _describe(dict(row), redact=self.path.parent.parent)
+
+    def list(self, limit: int = 50) -> list[dict]:
+        """The newest jobs first."""
+        self.refresh()
+        with self._db() as db:
+            rows = db.execute("SELECT * FROM jobs ORDER BY created DESC, rowid DESC LIMIT ?", (limit,)).fetchall()
+        return [_describe(dict(r), redact=self.path.parent.parent, tail=0) for r in rows]
+
+    def cancel(self, job_id: str) -> dict:
+        """Stop a queued or running job (its build leaves the published month untouched)."""
+        job = self.get(job_id)
+        if job["state"] in ACTIVE:
+            if job["pid"]:
+                try:
+                    os.killpg(job["pid"], signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+            self._finish(job_id, "cancelled", error="cancelled by an admin")
+        return self.get(job_id)
+
+    def counts(self) -> dict[str, int]:
+        """Number of jobs by state."""
+        with self._db() as db:
+            return dict(db.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state").fetchall())
+
+    def refresh(self) -> None:
+        """Mark failed the active jobs whose runner is gone."""
+        with self._db() as db:
+            rows = db.execute("SELECT id, pid FROM jobs WHERE state IN ('queued', 'running')").fetchall()
+        for row in rows:
+            if row["pid"] and not _alive(row["pid"]):
+                self._finish(row["id"], "failed", error="the build process ended without reporting (killed?)",
+                             only_if_active=True)
+
+    def _finish(self, job_id: str, state: str, exit_code: int | None = None, build_id: str | None = None,
+                error: str | None = None, only_if_active: bool = False) -> None:
+        guard = " AND state IN ('queued', 'running')" if only_if_active else ""
+        with self._db() as db:
+            db.execute(
+                f"UPDATE jobs SET state = ?, finished = ?, exit_code = ?, build_id = ?, error = ? WHERE id = ?{guard}",
+                (state, _now(), exit_code, build_id, error, job_id),
+            )
+
+    def run(self, job_id: str, data_dir: Path) -> int:
+        """Runner side: run the job's build and record the outcome."""
+        from app.logs import setup_logging
+        from app.settings import Settings
+        from mosaic.build import BuildOptions, build_month
+
+        settings = Settings(data_dir=data_dir)
+        setup_logging(settings.log_level, json_lines=True)
+        with self._db() as db:
+            row = db.execute("SELECT month, inputs, force FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            db.execute("UPDATE jobs SET state = 'running', started = ?, pid = ? WHERE id = ? AND state = 'queued'",
+                       (_now(), os.getpid(), job_id))
+        options = BuildOptions(scheduler=settings.dask_scheduler, workers=settings.build_workers,
+                               keep_builds=settings.keep_builds, progress=False, force=bool(row["force"]))
+        try:
+            report = build_month(data_dir, row["month"], json.loads(row["inputs"]), options)
+        except MosaiqueError as exc:
+            self._finish(job_id, "failed", exit_code=1, error=str(exc), only_if_active=True)
+            return 1
+        skipped = "; ".join(str(s) for s in report.skipped) or None
+        self._finish(job_id, "succeeded", exit_code=report.exit_code, build_id=report.build_id, error=skipped,
+                     only_if_active=True)
+        return report.exit_code
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A finished child of this process stays a zombie until reaped: reap it if it is ours.
+    try:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        return done == 0
+    except ChildProcessError:
+        return True
+
+
+def _describe(job: dict, redact: Path, tail: int = 20) -> dict:
+    """Admin view of a job; the data directory's path is shown as ``$DATA_DIR``."""
+    log = Path(job.pop("log"))
+    job["force"] = bool(job["force"])
+    text = log.read_text(errors="replace") if log.exists() else ""
+    lines = text.replace(str(redact), "$DATA_DIR").splitlines()
+    job["inputs"] = [str(i).replace(str(redact), "$DATA_DIR") for i in json.loads(job["inputs"])]
+    progress = None
+    for line in reversed(lines):
+        if '"progress ' in line:
+            done, total = json.loads(line)["message"].split()[1].split("/")
+            progress = {"done": int(done), "total": int(total)}
+            break
+    if job["error"]:
+        job["error"] = job["error"].replace(str(redact), "$DATA_DIR")
+    if job["state"] == "succeeded":
+        progress = {"done": 1, "total": 1} if progress is None else {**progress, "done": progress["total"]}
+    job["progress"] = progress
+    if tail:
+        job["log_tail"] = lines[-tail:]
+    return job
+
+
+if __name__ == "__main__":
+    sys.exit(JobStore(Path(sys.argv[1])).run(sys.argv[2], Path(sys.argv[3])))

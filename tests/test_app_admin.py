@@ -1,0 +1,129 @@
+"""The admin API against a real server: auth, builds in their own process, history, cancel."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from app.jobs import JobStore
+from app.main import create_app
+from app.settings import Settings
+from mosaic.build import BuildOptions, build_month
+from mosaic.catalog import Catalog
+from processing.sample import generate_products
+from tests.test_app_server import free_port
+
+TOKEN = "s3cret-token-for-tests"
+MONTH = "2018-07"
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    data = tmp_path_factory.mktemp("admin") / "data"
+    generate_products(data / "inputs" / "july", tiles=["T31TCJ", "T31TDJ"], months=[MONTH], pixel_size=1000,
+                      workers=1)
+    build_month(data, MONTH, [data / "inputs" / "july"], BuildOptions(scheduler="sync", progress=False))
+    return data
+
+
+@pytest.fixture(scope="module")
+def server(data: Path) -> Iterator[str]:
+    port = free_port()
+    env = {**os.environ, "MOSAIQUE_ADMIN_TOKEN": TOKEN, "MOSAIQUE_DASK_SCHEDULER": "sync"}
+    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--data-dir", str(data)],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(f"{url}/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def auth(token: str = TOKEN) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def wait_for(client: httpx.Client, job_id: str, timeout: float = 120) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = client.get(f"/api/admin/builds/{job_id}", headers=auth()).json()
+        if job["state"] not in ("queued", "running"):
+            return job
+        time.sleep(0.2)
+    raise AssertionError(f"job {job_id} did not finish")
+
+
+def test_admin_is_disabled_without_a_token(tmp_path: Path) -> None:
+    client = TestClient(create_app(Settings(data_dir=tmp_path)))
+    r = client.post("/api/admin/builds", json={"month": MONTH, "inputs": ["x"]}, headers=auth())
+    assert r.status_code == 403 and "disabled" in r.json()["detail"]
+
+
+def test_missing_or_wrong_token_is_refused(server: str) -> None:
+    with httpx.Client(base_url=server) as client:
+        assert client.get("/api/admin/builds").status_code == 401
+        assert client.get("/api/admin/builds", headers=auth("wrong")).status_code == 403
+        assert client.post("/api/admin/builds", json={"month": MONTH, "inputs": ["july"]},
+                           headers=auth("wrong")).status_code == 403
+        assert client.get("/api/admin/builds", headers=auth()).status_code == 200
+
+
+def test_bad_build_requests_are_400_or_422(server: str) -> None:
+    with httpx.Client(base_url=server, headers=auth()) as client:
+        assert client.post("/api/admin/builds", json={"month": MONTH, "inputs": ["/etc"]}).status_code == 400
+        assert client.post("/api/admin/builds", json={"month": MONTH, "inputs": ["../../"]}).status_code == 400
+        assert client.post("/api/admin/builds", json={"month": "2018-13", "inputs": ["july"]}).status_code == 422
+        assert client.post("/api/admin/builds", json={"month": MONTH, "inputs": []}).status_code == 422
+        assert client.get("/api/admin/builds/000000000000").status_code == 404
+
+
+def test_rebuild_through_the_api_publishes_while_tiles_keep_flowing(server: str, data: Path) -> None:
+    before = Catalog(data).get(MONTH).build_id
+    tile = f"/months/{MONTH}/truecolor/tiles/WebMercatorQuad/7/64/46.png"
+    with httpx.Client(base_url=server) as client:
+        r = client.post("/api/admin/builds", json={"month": MONTH, "inputs": ["july"], "force": True},
+                        headers=auth())
+        assert r.status_code == 202, r.text
+        job = r.json()
+        assert client.post("/api/admin/builds", json={"month": MONTH, "inputs": ["july"]},
+                           headers=auth()).status_code == 409
+        statuses = []
+        while client.get(f"/api/admin/builds/{job['id']}", headers=auth()).json()["state"] in ("queued", "running"):
+            statuses.append(client.get(tile).status_code)
+        done = wait_for(client, job["id"])
+        assert done["state"] == "succeeded", done
+        assert statuses and set(statuses) == {200}
+        (month,) = client.get("/api/months").json()
+        assert month["build_id"] == done["build_id"] != before
+        assert done["progress"]["done"] == done["progress"]["total"]
+        assert str(data) not in str(done)
+        assert 'mosaique_build_jobs{state="succeeded"}' in client.get("/metrics").text
+    # History persists: a new server process reads the same SQLite file.
+    assert [j["id"] for j in JobStore(Settings(data_dir=data).jobs_db()).list()][0] == job["id"]
+
+
+def test_cancel_stops_the_build_and_keeps_the_published_month(server: str, data: Path) -> None:
+    before = Catalog(data).get(MONTH).build_id
+    with httpx.Client(base_url=server, headers=auth()) as client:
+        job = client.post("/api/admin/builds", json={"month": MONTH, "inputs": ["july"], "force": True}).json()
+        cancelled = client.post(f"/api/admin/builds/{job['id']}/cancel").json()
+        assert cancelled["state"] in ("cancelled", "succeeded")
+        time.sleep(0.5)
+        if cancelled["state"] == "cancelled":
+            assert Catalog(data).get(MONTH).build_id == before
+        assert client.get(f"/api/admin/builds/{job['id']}").json()["state"] == cancelled["state"]
