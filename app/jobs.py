@@ -20,6 +20,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+import psutil
+
 from processing.errors import MosaiqueError
 
 ACTIVE = ("queued", "running")
@@ -165,12 +167,9 @@ class JobStore:
 
 
 def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+    """Whether a runner still runs (a dead child of this process is reaped, not counted)."""
+    if not psutil.pid_exists(pid):
         return False
-    except PermissionError:
-        return True
     # A finished child of this process stays a zombie until reaped: reap it if it is ours.
     try:
         done, _ = os.waitpid(pid, os.WNOHANG)

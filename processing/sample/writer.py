@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
+import psutil
 import rasterio
 from affine import Affine
 from rasterio.errors import NotGeoreferencedWarning
@@ -195,7 +196,7 @@ def _remove_stale(out: Path, stem: str) -> None:
     """Remove the staging files of this product left by writers that died (kill -9)."""
     for path in out.glob(f".{stem}*.tmp-*"):
         pid = path.name.rpartition("-")[2]
-        if not pid.isdigit() or _alive(int(pid)):
+        if not pid.isdigit() or psutil.pid_exists(int(pid)):
             continue
         if path.is_dir():
             shutil.rmtree(path, ignore_errors=True)
@@ -203,15 +204,6 @@ def _remove_stale(out: Path, stem: str) -> None:
             path.unlink(missing_ok=True)
 
 
-def _alive(pid: int) -> bool:
-    """Whether a process exists (it may belong to someone else)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _check_pixel_size(pixel_size: float) -> None:
