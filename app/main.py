@@ -6,10 +6,12 @@ carries a file path or URL. ``create_app(settings)`` reads the settings once.
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Literal
 
 import morecantile
-from fastapi import FastAPI, Path, Query, Request
+from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
+from fastapi.responses import JSONResponse
 from rio_tiler.errors import PointOutsideBounds
 from titiler.core.errors import DEFAULT_STATUS_CODES, add_exception_handlers
 from titiler.core.factory import TilerFactory
@@ -30,6 +32,8 @@ from processing.layout import Flag
 from processing.naming import MONTH_PATTERN
 
 LayerName = Literal[tuple(LAYERS)]  # type: ignore[valid-type]
+MAX_TILESIZE = 512
+log = logging.getLogger("mosaique.app")
 STATUS_CODES = {
     **DEFAULT_STATUS_CODES,
     MonthNotFound: 404,
@@ -48,6 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="Mosaïque",
         description="Monthly Sentinel-2 mosaics of France (Theia L3A), as web map tiles.",
         version="0.1.0",
+        dependencies=[Depends(_bounded_tilesize)],
     )
 
     def month_layer(
@@ -101,9 +106,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"status": "ok", "months": len(catalog.months())}
 
     add_exception_handlers(app, STATUS_CODES)
+    for cls, code in STATUS_CODES.items():  # TiTiler's handlers would echo str(exc): file paths
+        if code >= 500:
+            app.add_exception_handler(cls, _internal_error)
     app.add_middleware(CacheHeadersMiddleware, latest_max_age=settings.cache_max_age)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app
+
+
+def _bounded_tilesize(request: Request) -> None:
+    """Refuse oversized tiles before any pixel is read (TiTiler accepts any positive size)."""
+    raw = request.query_params.get("tilesize")
+    if raw is not None and (not raw.isdigit() or not 1 <= int(raw) <= MAX_TILESIZE):
+        raise HTTPException(400, f"tilesize must be an integer from 1 to {MAX_TILESIZE}")
+
+
+async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
+    """A 500 that says nothing about files or code; the details go to the log."""
+    log.error("internal error on %s", request.url.path, exc_info=exc)
+    return JSONResponse({"detail": "internal server error"}, status_code=500)
 
 
 def _point(month: Month, lon: float, lat: float) -> dict:

@@ -1,0 +1,44 @@
+"""Bad requests and broken files: clear 4xx, and 500s that reveal no path or stack trace."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.main import create_app
+from app.settings import Settings
+from mosaic.build import BuildOptions, build_month
+from mosaic.catalog import Catalog
+from processing.sample import generate_products
+
+MONTH = "2018-07"
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("errors")
+    generate_products(root / "in", tiles=["T31TCJ"], months=[MONTH], pixel_size=2000, workers=1)
+    build_month(root / "data", MONTH, [root / "in"], BuildOptions(scheduler="sync", progress=False))
+    return root / "data"
+
+
+@pytest.mark.parametrize("query", ["tilesize=4096", "tilesize=0", "tilesize=abc", "tilesize=-5"])
+def test_tile_size_is_capped(data: Path, query: str) -> None:
+    client = TestClient(create_app(Settings(data_dir=data)))
+    r = client.get(f"/months/{MONTH}/truecolor/tiles/WebMercatorQuad/6/32/23.png?{query}")
+    assert r.status_code == 400 and "tilesize" in r.json()["detail"]
+
+
+def test_a_corrupt_cog_gives_a_500_without_paths(data: Path) -> None:
+    month = Catalog(data).get(MONTH)
+    (region,) = month.regions
+    z, x, y = map(int, region.split("-"))
+    cog = month.source("truecolor", z, x, y)
+    cog.write_bytes(b"II*\x00" + b"\x00" * 64)
+    client = TestClient(create_app(Settings(data_dir=data)), raise_server_exceptions=False)
+    r = client.get(f"/months/{MONTH}/truecolor/tiles/WebMercatorQuad/{z}/{x}/{y}.png")
+    assert r.status_code == 500
+    assert r.json() == {"detail": "internal server error"}
+    assert str(data) not in r.text and "Traceback" not in r.text
