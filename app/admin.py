@@ -59,7 +59,7 @@ def admin_router(settings: Settings, jobs: JobStore) -> APIRouter:
     def start_build(request: BuildRequest) -> dict:
         """Queue a build; it runs in its own process. 409 if one of the month is active."""
         inputs = [resolve_input(raw) for raw in request.inputs]
-        return jobs.start(request.month, inputs, settings.data_dir, force=request.force)
+        return jobs.start(request.month, inputs, settings.local_data_dir(), force=request.force)
 
     @router.get("/builds", summary="Build jobs, newest first")
     def list_builds() -> list[dict]:

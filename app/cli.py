@@ -76,18 +76,18 @@ def _data_dir_option(func):  # type: ignore[no-untyped-def]
     """``--data-dir``: the option, else MOSAIQUE_DATA_DIR, else ./data."""
     return click.option(
         "--data-dir",
-        type=click.Path(file_okay=False, path_type=Path),
         default=None,
-        help="Data directory of published months [default: $MOSAIQUE_DATA_DIR, else ./data].",
+        help="Data directory of published months [default: $MOSAIQUE_DATA_DIR, else ./data]; "
+             "`serve` also takes an http(s):// or s3:// prefix.",
     )(func)
 
 
-def _settings(data_dir: Path | None, **overrides: object):  # type: ignore[no-untyped-def]
+def _settings(data_dir: str | None, **overrides: object):  # type: ignore[no-untyped-def]
     from app.logs import setup_logging
     from app.settings import Settings
 
     values = {k: v for k, v in overrides.items() if v is not None}
-    settings = Settings(**({"data_dir": data_dir} if data_dir else {}), **values)
+    settings = Settings(**({"data_dir": str(data_dir)} if data_dir else {}), **values)
     setup_logging(settings.log_level, settings.log_json)
     return settings
 
@@ -117,7 +117,7 @@ def build(
     keep: int | None,
     progress: bool | None,
     force: bool,
-    data_dir: Path | None,
+    data_dir: str | None,
 ) -> None:
     """Build a month's France mosaic from L3A products and publish it atomically.
 
@@ -136,7 +136,7 @@ def build(
     options = BuildOptions(zoom=zoom, scheduler=settings.dask_scheduler, workers=settings.build_workers,
                            keep_builds=settings.keep_builds, progress=progress, force=force)
     try:
-        report = build_month(settings.data_dir, month, [*inputs, *more_inputs], options)
+        report = build_month(settings.local_data_dir(), month, [*inputs, *more_inputs], options)
     except (BuildFailed, BuildAlreadyRunning) as exc:
         click.echo(f"build failed: {exc}", err=True)
         sys.exit(1)
@@ -158,12 +158,12 @@ def build(
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the catalog entries as JSON.")
 @_data_dir_option
-def months(as_json: bool, data_dir: Path | None) -> None:
+def months(as_json: bool, data_dir: str | None) -> None:
     """List the published months."""
     from mosaic.store import DataStore
 
     settings = _settings(data_dir)
-    entries = [{"month": m, **e} for m, e in DataStore(settings.data_dir).read_catalog()["months"].items()]
+    entries = [{"month": m, **e} for m, e in DataStore(settings.local_data_dir()).read_catalog()["months"].items()]
     if as_json:
         click.echo(json.dumps(entries, indent=1))
         return
@@ -205,7 +205,7 @@ def check(paths: tuple[Path, ...], month: str | None) -> None:
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="Port.")
 @click.option("--workers", type=click.IntRange(1), default=1, show_default=True, help="Server processes.")
 @_data_dir_option
-def serve(host: str, port: int, workers: int, data_dir: Path | None) -> None:
+def serve(host: str, port: int, workers: int, data_dir: str | None) -> None:
     """Serve the published months (tiles, TileJSON, point queries) over HTTP."""
     import os
 
@@ -213,7 +213,7 @@ def serve(host: str, port: int, workers: int, data_dir: Path | None) -> None:
 
     settings = _settings(data_dir)
     # Worker processes build the app from the environment: hand them the resolved data directory.
-    os.environ["MOSAIQUE_DATA_DIR"] = str(settings.data_dir.absolute())
+    os.environ["MOSAIQUE_DATA_DIR"] = settings.data_dir if settings.remote else str(settings.local_data_dir())
     click.echo(f"serving {settings.data_dir} on http://{host}:{port}")
     uvicorn.run(
         "app.main:create_app", factory=True, host=host, port=port, workers=workers,

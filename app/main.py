@@ -76,8 +76,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(tiler.router, prefix="/months/{month}/{layer}", tags=["Tiles"])
     app.include_router(wmts_router(catalog))
     app.include_router(differences_router(catalog))
-    jobs = JobStore(settings.jobs_db())
-    app.include_router(admin_router(settings, jobs))
+    jobs = None if settings.remote else JobStore(settings.jobs_db())
+    if jobs is not None:  # admin builds write the data directory: local only
+        app.include_router(admin_router(settings, jobs))
     metrics = Metrics(jobs=jobs)
     app.include_router(metrics_router(metrics))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -13,7 +13,8 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="MOSAIQUE_", env_file=".env", extra="ignore")
 
-    data_dir: Path = Field(Path("data"), description="Where published months live.")
+    data_dir: str = Field("data", description=(
+        "Where published months live: a local folder, or (read-only, for serving) an http(s):// or s3:// prefix."))
     log_level: str = Field("INFO", description="Logging level.")
     log_json: bool | None = Field(None, description="JSON log lines (default: when not on a terminal).")
     keep_builds: int = Field(3, ge=1, description="Builds kept per month (the published one always is).")
@@ -27,10 +28,26 @@ class Settings(BaseSettings):
         None, description="Folders admin builds may read products from (JSON list); default: DATA_DIR/inputs."
     )
 
+    @field_validator("data_dir", mode="before")
+    @classmethod
+    def _path_to_str(cls, value: object) -> object:
+        return str(value) if isinstance(value, Path) else value
+
+    @property
+    def remote(self) -> bool:
+        """Whether the data directory is an HTTP(S) or S3 prefix (served read-only)."""
+        return self.data_dir.startswith(("http://", "https://", "s3://"))
+
+    def local_data_dir(self) -> Path:
+        """The data directory as a local path (builds and admin need one)."""
+        if self.remote:
+            raise ValueError(f"{self.data_dir} is remote: builds and the admin API need a local data directory")
+        return Path(self.data_dir).absolute()
+
     def resolved_input_roots(self) -> list[Path]:
         """The input roots (default: the data directory's ``inputs`` folder)."""
-        return self.input_roots or [self.data_dir / "inputs"]
+        return self.input_roots or [self.local_data_dir() / "inputs"]
 
     def jobs_db(self) -> Path:
         """The SQLite file of build jobs."""
-        return self.data_dir / "jobs" / "jobs.sqlite"
+        return self.local_data_dir() / "jobs" / "jobs.sqlite"

@@ -35,7 +35,7 @@ def test_a_corrupt_cog_gives_a_500_without_paths(data: Path) -> None:
     month = Catalog(data).get(MONTH)
     (region,) = month.regions
     z, x, y = map(int, region.split("-"))
-    cog = month.source("truecolor", z, x, y)
+    cog = Path(month.source("truecolor", z, x, y))
     cog.write_bytes(b"II*\x00" + b"\x00" * 64)
     client = TestClient(create_app(Settings(data_dir=data)), raise_server_exceptions=False)
     r = client.get(f"/months/{MONTH}/truecolor/tiles/WebMercatorQuad/{z}/{x}/{y}.png")

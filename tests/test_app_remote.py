@@ -1,0 +1,72 @@
+"""A data directory served over HTTP (range requests) by a plain static file server."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from app.main import create_app
+from app.settings import Settings
+from mosaic.build import BuildOptions, build_month
+from processing.sample import generate_products
+from tests.test_app_server import free_port
+
+MONTH = "2018-07"
+STATIC = "import sys, uvicorn; from starlette.applications import Starlette; " \
+         "from starlette.staticfiles import StaticFiles; app = Starlette(); " \
+         "app.mount('/', StaticFiles(directory=sys.argv[1])); uvicorn.run(app, host='127.0.0.1', port=int(sys.argv[2]))"
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("remote")
+    generate_products(root / "in", tiles=["T31TCJ", "T31TDJ"], months=[MONTH], pixel_size=1000, workers=1)
+    build_month(root / "data", MONTH, [root / "in"], BuildOptions(scheduler="sync", progress=False))
+    return root / "data"
+
+
+@pytest.fixture(scope="module")
+def static(data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    port = free_port()
+    log = tmp_path_factory.mktemp("static") / "access.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen([sys.executable, "-c", STATIC, str(data), str(port)], stdout=out, stderr=out)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                httpx.get(f"{url}/catalog.json")
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        yield url, log
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_http_data_dir_serves_the_same_months_tiles_and_points(data: Path, static: tuple[str, Path]) -> None:
+    url, log = static
+    assert httpx.get(f"{url}/catalog.json", headers={"Range": "bytes=0-9"}).status_code == 206
+    local = TestClient(create_app(Settings(data_dir=data)))
+    remote = TestClient(create_app(Settings(data_dir=url)))
+    assert remote.get("/api/months").json()[0]["build_id"] == local.get("/api/months").json()[0]["build_id"]
+    for path in (
+        f"/months/{MONTH}/truecolor/tiles/WebMercatorQuad/7/64/46.png",
+        f"/months/{MONTH}/reflectance/tiles/WebMercatorQuad/9/259/187.png?bidx=4&bidx=3&bidx=2&rescale=0,5000",
+        f"/months/{MONTH}/flags/tiles/WebMercatorQuad/4/8/5.png",
+        "/api/point/1.2,43.8",
+    ):
+        a, b = local.get(path), remote.get(path)
+        assert a.status_code == b.status_code == 200, (path, b.text)
+        assert a.content == b.content, path
+    assert remote.get(f"/months/{MONTH}/truecolor/tiles/WebMercatorQuad/7/1/1.png").status_code == 404
+    assert remote.post("/api/admin/builds", json={}).status_code == 404  # no admin on a read-only store
+    assert " 206 " in log.read_text()  # COGs were read by ranges, not downloaded whole
