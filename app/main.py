@@ -21,6 +21,7 @@ from app.caching import CacheHeadersMiddleware
 from app.differences import differences_router
 from app.jobs import JobConflict, JobNotFound, JobStore
 from app.metrics import Metrics, MetricsMiddleware, metrics_router
+from app.prerendered import prerendered_router
 from app.presets import PRESETS
 from app.readers import MonthLayer, MonthLayerReader
 from app.settings import Settings
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         add_part=False,
         add_viewer=False,
     )
+    app.include_router(prerendered_router(catalog))  # before the tiler: its paths are more specific
     app.include_router(tiler.router, prefix="/months/{month}/{layer}", tags=["Tiles"])
     app.include_router(wmts_router(catalog))
     app.include_router(differences_router(catalog))
@@ -190,5 +192,6 @@ def _describe(month: Month, request: Request) -> dict:
                 }
                 for name, p in PRESETS.items()
             },
+            "stored_jpeg": f"{base}/months/{month.month}/truecolor/{{z}}/{{x}}/{{y}}.jpg?{pin}",
         },
     }

@@ -62,6 +62,7 @@ def test_http_data_dir_serves_the_same_months_tiles_and_points(data: Path, stati
         f"/months/{MONTH}/truecolor/tiles/WebMercatorQuad/7/64/46.png",
         f"/months/{MONTH}/reflectance/tiles/WebMercatorQuad/9/259/187.png?bidx=4&bidx=3&bidx=2&rescale=0,5000",
         f"/months/{MONTH}/flags/tiles/WebMercatorQuad/4/8/5.png",
+        f"/months/{MONTH}/truecolor/7/64/46.jpg",
         "/api/point/1.2,43.8",
     ):
         a, b = local.get(path), remote.get(path)
