@@ -203,20 +203,20 @@ def check(paths: tuple[Path, ...], month: str | None) -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="Port.")
-@click.option("--workers", type=click.IntRange(1), default=1, show_default=True, help="Server processes.")
+@click.option("--workers", type=click.IntRange(1), default=None, help="Server processes [default: $MOSAIQUE_WORKERS, else 1].")
 @_data_dir_option
-def serve(host: str, port: int, workers: int, data_dir: str | None) -> None:
+def serve(host: str, port: int, workers: int | None, data_dir: str | None) -> None:
     """Serve the published months (tiles, TileJSON, point queries) over HTTP."""
     import os
 
     import uvicorn
 
-    settings = _settings(data_dir)
+    settings = _settings(data_dir, workers=workers)
     # Worker processes build the app from the environment: hand them the resolved data directory.
     os.environ["MOSAIQUE_DATA_DIR"] = settings.data_dir if settings.remote else str(settings.local_data_dir())
     click.echo(f"serving {settings.data_dir} on http://{host}:{port}")
     uvicorn.run(
-        "app.main:create_app", factory=True, host=host, port=port, workers=workers,
+        "app.main:create_app", factory=True, host=host, port=port, workers=settings.workers,
         http="httptools", loop="uvloop", log_level=settings.log_level.lower(), access_log=False,
     )
 

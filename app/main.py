@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 import morecantile
 from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from rio_tiler.errors import PointOutsideBounds
 from titiler.core.errors import DEFAULT_STATUS_CODES, add_exception_handlers
@@ -73,6 +74,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         add_preview=False,
         add_part=False,
         add_viewer=False,
+        environment_dependency=lambda: {"GDAL_CACHEMAX": settings.gdal_cachemax,
+                                        "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR"},
     )
     app.include_router(prerendered_router(catalog))  # before the tiler: its paths are more specific
     app.include_router(tiler.router, prefix="/months/{month}/{layer}", tags=["Tiles"])
@@ -104,8 +107,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                  "description": p.description} for p in PRESETS.values()]
 
     @app.get("/healthz", tags=["Health"], summary="Liveness")
-    def healthz() -> dict:
-        """Answers as long as the process serves requests."""
+    async def healthz() -> dict:
+        """Answers on the event loop, even when every tile thread is busy."""
         return {"status": "ok", "months": len(catalog.months())}
 
     add_exception_handlers(app, STATUS_CODES)
@@ -114,6 +117,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.add_exception_handler(cls, _internal_error)
     app.add_middleware(CacheHeadersMiddleware, latest_max_age=settings.cache_max_age)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET"],
+                           allow_headers=["*"])
     return app
 
 

@@ -21,6 +21,10 @@ class Settings(BaseSettings):
     dask_scheduler: str | None = Field(
         None, description="Dask scheduler address for builds; unset starts a LocalCluster."
     )
+    cors_origins: list[str] = Field(
+        default_factory=list, description="Origins allowed by CORS (JSON list); empty: no CORS headers.")
+    gdal_cachemax: int = Field(256, ge=16, description="GDAL block cache of each server process, in MB.")
+    workers: int = Field(1, ge=1, description="Server processes started by `mosaique serve`.")
     cache_max_age: int = Field(60, ge=0, description="max-age (s) of tile URLs without a build id.")
     build_workers: int | None = Field(None, ge=1, description="LocalCluster workers (default: cores).")
     admin_token: SecretStr | None = Field(None, description="Bearer token of the admin API; unset disables it.")

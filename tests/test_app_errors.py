@@ -42,3 +42,13 @@ def test_a_corrupt_cog_gives_a_500_without_paths(data: Path) -> None:
     assert r.status_code == 500
     assert r.json() == {"detail": "internal server error"}
     assert str(data) not in r.text and "Traceback" not in r.text
+
+
+def test_cors_is_off_by_default_and_on_for_configured_origins(data: Path) -> None:
+    path = "/api/months"
+    plain = TestClient(create_app(Settings(data_dir=data)))
+    assert "access-control-allow-origin" not in plain.get(path, headers={"Origin": "https://example.org"}).headers
+    open_ = TestClient(create_app(Settings(data_dir=data, cors_origins=["https://maps.example.org"])))
+    r = open_.get(path, headers={"Origin": "https://maps.example.org"})
+    assert r.headers["access-control-allow-origin"] == "https://maps.example.org"
+    assert "access-control-allow-origin" not in open_.get(path, headers={"Origin": "https://evil.example"}).headers
