@@ -3,8 +3,8 @@
 Every tile, TileJSON and point URL the API hands out carries ``build=<build id>``: what it
 returns can never change, so it is cached for a year with an ETag derived from the URL (a
 matching ``If-None-Match`` is answered 304 without reading any pixel). URLs without a build
-follow the latest build and are cached briefly. Empty tiles (404, no data there) follow the same
-rule, so a map client does not ask again for sea tiles.
+follow the latest build and are cached briefly. Empty tiles (204 No Content: no data there)
+follow the same rule, so a map client does not ask again for them.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ class CacheHeadersMiddleware:
         cache_control = IMMUTABLE if pinned else f"public, max-age={self.latest_max_age}"
 
         async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start" and message["status"] in (200, 404):
+            if message["type"] == "http.response.start" and message["status"] in (200, 204):
                 headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"cache-control"]
                 headers.append((b"cache-control", cache_control.encode()))
                 if etag and message["status"] == 200:

@@ -12,8 +12,9 @@ from typing import Annotated, Literal
 import morecantile
 from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
-from rio_tiler.errors import PointOutsideBounds
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from rio_tiler.errors import PointOutsideBounds, TileOutsideBounds
 from titiler.core.errors import DEFAULT_STATUS_CODES, add_exception_handlers
 from titiler.core.factory import TilerFactory
 
@@ -40,6 +41,7 @@ STATUS_CODES = {
     **DEFAULT_STATUS_CODES,
     MonthNotFound: 404,
     LayerNotFound: 404,
+    TileOutsideBounds: 204,  # no data there: an empty tile, which map clients skip quietly
     PointOutsideBounds: 404,
     JobNotFound: 404,
     JobConflict: 409,
@@ -111,6 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """Answers on the event loop, even when every tile thread is busy."""
         return {"status": "ok", "months": len(catalog.months())}
 
+    _mount_page(app, settings)
     add_exception_handlers(app, STATUS_CODES)
     for cls, code in STATUS_CODES.items():  # TiTiler's handlers would echo str(exc): file paths
         if code >= 500:
@@ -121,6 +124,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET"],
                            allow_headers=["*"])
     return app
+
+
+def _mount_page(app: FastAPI, settings: Settings) -> None:
+    """The swipe page at ``/`` with its files and MapLibre GL from the npm install (no CDN)."""
+    page = settings.frontend_dir / "page"
+    vendor = settings.frontend_dir / "node_modules" / "maplibre-gl" / "dist"
+    if not (page / "index.html").exists() or not vendor.exists():
+        log.warning("no page: %s or %s missing (run make setup)", page / "index.html", vendor)
+        return
+    app.mount("/static", StaticFiles(directory=page), name="static")
+    app.mount("/vendor/maplibre-gl", StaticFiles(directory=vendor), name="maplibre")
+
+    @app.get("/", include_in_schema=False)
+    def index() -> FileResponse:
+        return FileResponse(page / "index.html", media_type="text/html")
 
 
 def _bounded_tilesize(request: Request) -> None:

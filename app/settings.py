@@ -25,6 +25,8 @@ class Settings(BaseSettings):
         default_factory=list, description="Origins allowed by CORS (JSON list); empty: no CORS headers.")
     gdal_cachemax: int = Field(256, ge=16, description="GDAL block cache of each server process, in MB.")
     workers: int = Field(1, ge=1, description="Server processes started by `mosaique serve`.")
+    frontend_dir: Path = Field(Path(__file__).resolve().parent.parent / "frontend",
+                               description="The page's files (with node_modules installed).")
     cache_max_age: int = Field(60, ge=0, description="max-age (s) of tile URLs without a build id.")
     build_workers: int | None = Field(None, ge=1, description="LocalCluster workers (default: cores).")
     admin_token: SecretStr | None = Field(None, description="Bearer token of the admin API; unset disables it.")

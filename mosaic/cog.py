@@ -37,6 +37,7 @@ def cog_options(layer: Layer, threads: int = 1) -> list[str]:
         f"OVERVIEW_RESAMPLING={layer.overview_resampling}",
         f"NUM_THREADS={threads}",
         "BIGTIFF=IF_SAFER",
+        "SPARSE_OK=TRUE",  # blocks without any data are not written (stored-tile route: 204)
     ]
     if layer.compress == "JPEG":
         options.append("QUALITY=85")

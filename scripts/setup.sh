@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
 # Install everything Mosaïque needs on Debian 12, as root: system packages (GDAL 3.6 dev and
-# tools), a virtualenv with the pinned Python dependencies, and the GDAL Python bindings built
-# against the system GDAL. Idempotent: a second run checks and returns in about a second.
+# tools, Node.js and npm, Chromium for the page tests), a virtualenv with the pinned Python
+# dependencies, the GDAL Python bindings built against the system GDAL, and the page's npm
+# packages. Idempotent: a second run checks and returns in about a second.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 PYTHON=${PYTHON:-python3}
 
-APT_PACKAGES=(gdal-bin libgdal-dev python3-venv python3-dev g++ make zip)
+APT_PACKAGES=(gdal-bin libgdal-dev python3-venv python3-dev g++ make zip chromium)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
+# Node.js and npm: Debian's, unless the machine already has them (from elsewhere, they conflict).
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 if ((${#missing[@]})); then
   echo "setup: installing system packages: ${missing[*]}"
   apt-get update
@@ -19,8 +22,9 @@ if ((${#missing[@]})); then
 fi
 
 stamp="$VENV/.mosaique-setup"
-want=$(cat requirements.lock pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)
-if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && "$VENV/bin/python" -c "import osgeo.gdal_array, rasterio, app" 2>/dev/null; then
+want=$(cat requirements.lock pyproject.toml scripts/setup.sh frontend/package-lock.json | sha256sum | cut -d' ' -f1)
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -d frontend/node_modules/maplibre-gl ] \
+   && "$VENV/bin/python" -c "import osgeo.gdal_array, rasterio, app" 2>/dev/null; then
   exit 0
 fi
 
@@ -37,5 +41,7 @@ if ! "$VENV/bin/python" -c "import osgeo, osgeo.gdal_array; assert osgeo.__versi
 fi
 "${PIP[@]}" -r requirements.lock
 "${PIP[@]}" --no-deps --no-build-isolation -e .
+# The page's map library, from the npm registry (served by the app: the page loads nothing from elsewhere).
+(cd frontend && npm ci --no-audit --no-fund --loglevel=error)
 "$VENV/bin/python" -c "import osgeo.gdal_array, rasterio; print('setup: GDAL', osgeo.__version__, '/ rasterio', rasterio.__version__)"
 echo "$want" > "$stamp"

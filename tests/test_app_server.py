@@ -79,7 +79,7 @@ def test_tiles_at_every_zoom_come_from_the_right_cog(server: str, data: Path) ->
                 rgba = img.read()
             assert rgba[3].any(), "tile is empty"
             assert month.source("truecolor", z, x, y) is not None
-        assert client.get(f"/months/{MONTH}/truecolor/tiles/WebMercatorQuad/9/1/1.png").status_code == 404
+        assert client.get(f"/months/{MONTH}/truecolor/tiles/WebMercatorQuad/9/1/1.png").status_code == 204
 
 
 def test_bad_requests_are_4xx(server: str) -> None:
@@ -108,7 +108,7 @@ def test_gdal_reads_the_xyz_tiles(server: str, data: Path) -> None:
 <DataWindow><UpperLeftX>-20037508.34</UpperLeftX><UpperLeftY>20037508.34</UpperLeftY><LowerRightX>20037508.34</LowerRightX>
 <LowerRightY>-20037508.34</LowerRightY><TileLevel>7</TileLevel><TileCountX>1</TileCountX><TileCountY>1</TileCountY><YOrigin>top</YOrigin></DataWindow>
 <Projection>EPSG:3857</Projection><BlockSizeX>256</BlockSizeX><BlockSizeY>256</BlockSizeY><BandsCount>4</BandsCount>
-<ZeroBlockHttpCodes>404</ZeroBlockHttpCodes></GDAL_WMS>"""
+<ZeroBlockHttpCodes>204,404</ZeroBlockHttpCodes></GDAL_WMS>"""
     ds = gdal.Open(xml)
     assert ds.RasterXSize == 256 * 2**7
     block = ds.ReadAsArray(64 * 256, 46 * 256, 256, 256)  # tile 7/64/46 over Toulouse
@@ -156,7 +156,7 @@ def test_build_pinned_urls_are_immutable_and_survive_a_republish(server: str, da
         latest = client.get(f"/months/{MONTH}/truecolor/tiles/WebMercatorQuad/7/64/46")
         assert latest.headers["cache-control"] == "public, max-age=60" and "etag" not in latest.headers
         empty = client.get(f"/months/{MONTH}/truecolor/tiles/WebMercatorQuad/9/1/1.png")
-        assert empty.status_code == 404 and empty.headers["cache-control"] == "public, max-age=60"
+        assert empty.status_code == 204 and not empty.content and empty.headers["cache-control"] == "public, max-age=60"
         tilejson = client.get(month["links"]["layers"]["truecolor"]["tilejson"]).json()
         assert f"build={month['build_id']}" in tilejson["tiles"][0]
         assert client.get(pinned.replace(month["build_id"], "20180101T000000.000000Z-abcdef")).status_code == 404
@@ -201,7 +201,7 @@ def test_metrics_count_requests_by_route_and_tiles(server: str) -> None:
     route = "/months/{month}/{layer}/tiles/{tileMatrixSetId}/{z}/{x}/{y}.{format}"
     lines = {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith("mosaique")}
     assert lines[f'mosaique_http_requests_total{{method="GET",route="{route}",status="200"}}'] >= 3
-    assert lines[f'mosaique_http_requests_total{{method="GET",route="{route}",status="404"}}'] >= 1
+    assert lines[f'mosaique_http_requests_total{{method="GET",route="{route}",status="204"}}'] >= 1
     assert lines['mosaique_tiles_served_total{kind="month"}'] >= 3
     assert lines[f'mosaique_http_request_duration_seconds_count{{route="{route}"}}'] >= 4
 
@@ -221,5 +221,5 @@ def test_stored_jpeg_tiles_are_the_cog_blocks_and_other_zooms_redirect(server: s
         assert over.status_code == 307
         assert over.headers["location"] == f"/months/{MONTH}/truecolor/tiles/WebMercatorQuad/9/259/187.jpg"
         assert client.get(over.headers["location"]).status_code == 200
-        assert client.get(f"/months/{MONTH}/truecolor/7/1/1.jpg").status_code == 404
-        assert client.get(f"/months/{MONTH}/truecolor/7/999/1.jpg").status_code == 404
+        assert client.get(f"/months/{MONTH}/truecolor/7/1/1.jpg").status_code == 204
+        assert client.get(f"/months/{MONTH}/truecolor/7/999/1.jpg").status_code == 204

@@ -1,0 +1,221 @@
+// The Mosaïque swipe page: two months of France side by side, a divider to drag.
+// MapLibre GL comes from npm and is served by the app; every request stays on this origin.
+import * as maplibregl from "/vendor/maplibre-gl/maplibre-gl.mjs";
+
+const $ = (id) => document.getElementById(id);
+const ATTRIBUTION = "Contains modified Copernicus Sentinel data, processed by Theia/CNES (Sentinel-2 L3A)";
+const DIFF_LEGEND = {
+  ndvi: { title: "NDVI change", from: "-0.5 (loss)", to: "+0.5 (gain)", colors: "#8c510a, #f5f5f5, #01665e" },
+  magnitude: { title: "Reflectance change", from: "0", to: "0.3", colors: "#000004, #bb3754, #fcffa4" },
+};
+const state = { left: null, right: null, preset: "truecolor", mode: "swipe", validity: false, opacity: 1,
+  divider: 50, orient: "vertical", lng: 2.5, lat: 46.5, zoom: 5 };
+let months = [];
+
+function status(text) { $("status").textContent = text || ""; }
+
+function readUrl() {
+  const p = new URLSearchParams(location.hash.slice(1));
+  for (const key of ["left", "right", "preset", "mode", "orient"]) if (p.has(key)) state[key] = p.get(key);
+  for (const key of ["divider", "lng", "lat", "zoom", "opacity"]) if (p.has(key) && !isNaN(+p.get(key))) state[key] = +p.get(key);
+  if (p.has("validity")) state.validity = p.get("validity") === "1";
+}
+
+function writeUrl() {
+  const p = new URLSearchParams({ left: state.left, right: state.right, preset: state.preset, mode: state.mode,
+    validity: state.validity ? "1" : "0", opacity: state.opacity, divider: state.divider.toFixed(1),
+    orient: state.orient, lng: state.lng.toFixed(5), lat: state.lat.toFixed(5), zoom: state.zoom.toFixed(2) });
+  history.replaceState(null, "", `#${p}`);
+}
+
+function month(id) { return months.find((m) => m.month === id); }
+
+function tilesFor(id) {
+  const m = month(id);
+  if (state.mode !== "swipe") {
+    const [a, b] = [state.left, state.right];
+    const pins = `build_a=${month(a).build_id}&build_b=${month(b).build_id}`;
+    return { url: `/diff/${a}/${b}/tiles/WebMercatorQuad/{z}/{x}/{y}.png?kind=${state.mode}&${pins}`, maxzoom: m.maxzoom };
+  }
+  // PNG keeps no-data transparent (the stored JPEG blocks, faster, paint it black).
+  const url = m.links.presets[state.preset].tiles;
+  return { url: url.replace(location.origin, ""), maxzoom: m.maxzoom };
+}
+
+function style(id) {
+  const m = month(id);
+  const base = tilesFor(id);
+  const sources = { mosaic: { type: "raster", tiles: [base.url], tileSize: 256, maxzoom: base.maxzoom, bounds: m.bounds,
+    attribution: ATTRIBUTION } };
+  const layers = [{ id: "background", type: "background", paint: { "background-color": "#dde3ea" } },
+    { id: "mosaic", type: "raster", source: "mosaic", paint: { "raster-opacity": state.opacity } }];
+  if (state.validity) {
+    sources.validity = { type: "raster", tiles: [m.links.presets.validity.tiles.replace(location.origin, "")],
+      tileSize: 256, maxzoom: m.maxzoom, bounds: m.bounds };
+    layers.push({ id: "validity", type: "raster", source: "validity" });
+  }
+  return { version: 8, sources, layers };
+}
+
+function makeMap(container, id) {
+  const map = new maplibregl.Map({ container, style: style(id), center: [state.lng, state.lat], zoom: state.zoom,
+    attributionControl: { compact: false }, maxZoom: 16, fadeDuration: 0 });
+  map.on("error", (e) => status(`Tiles could not be loaded (${e.error?.status || e.error?.message || "error"})`));
+  map.on("click", (e) => showPixel(e.lngLat));
+  return map;
+}
+
+let left, right, syncing = false;
+
+function sync(from, to) {
+  from.on("move", () => {
+    if (syncing) return;
+    syncing = true;
+    to.jumpTo({ center: from.getCenter(), zoom: from.getZoom(), bearing: from.getBearing(), pitch: from.getPitch() });
+    syncing = false;
+  });
+  from.on("moveend", () => {
+    const c = from.getCenter();
+    Object.assign(state, { lng: c.lng, lat: c.lat, zoom: from.getZoom() });
+    writeUrl();
+  });
+}
+
+function placeDivider() {
+  const maps = $("maps"), d = $("divider");
+  const vertical = state.orient === "vertical";
+  maps.classList.toggle("horizontal", !vertical);
+  d.setAttribute("aria-valuenow", String(Math.round(state.divider)));
+  d.setAttribute("aria-orientation", vertical ? "horizontal" : "vertical");
+  d.style.left = vertical ? `${state.divider}%` : "";
+  d.style.top = vertical ? "" : `${state.divider}%`;
+  // Only the right map is clipped: moving the divider never asks for tiles.
+  $("map-right").style.clipPath = vertical ? `inset(0 0 0 ${state.divider}%)` : `inset(${state.divider}% 0 0 0)`;
+}
+
+function setDivider(value) {
+  state.divider = Math.min(100, Math.max(0, value));
+  placeDivider();
+  writeUrl();
+}
+
+function dragDivider() {
+  const d = $("divider");
+  d.addEventListener("pointerdown", (e) => {
+    try { d.setPointerCapture(e.pointerId); } catch { /* synthetic or already released pointer */ }
+    const rect = $("maps").getBoundingClientRect();
+    const move = (ev) => setDivider(state.orient === "vertical"
+      ? ((ev.clientX - rect.left) / rect.width) * 100 : ((ev.clientY - rect.top) / rect.height) * 100);
+    const up = () => { d.removeEventListener("pointermove", move); d.removeEventListener("pointerup", up); };
+    d.addEventListener("pointermove", move);
+    d.addEventListener("pointerup", up);
+    e.preventDefault();
+  });
+  d.addEventListener("keydown", (e) => {
+    const step = e.shiftKey ? 10 : 2;
+    const delta = { ArrowLeft: -step, ArrowDown: step, ArrowRight: step, ArrowUp: -step, Home: -100, End: 100 }[e.key];
+    if (delta === undefined) return;
+    setDivider(state.divider + delta);
+    e.preventDefault();
+  });
+}
+
+function legend() {
+  const box = $("legend");
+  const info = DIFF_LEGEND[state.mode];
+  box.hidden = !info;
+  if (!info) return;
+  box.innerHTML = `<strong>${info.title}</strong> (${state.left} → ${state.right})
+    <div class="bar" style="background: linear-gradient(to right, ${info.colors})"></div>
+    <div class="ticks"><span>${info.from}</span><span>${info.to}</span></div>`;
+}
+
+function refresh() {
+  $("maps").classList.toggle("difference", state.mode !== "swipe");
+  left.setStyle(style(state.left));
+  right.setStyle(style(state.right));
+  legend();
+  writeUrl();
+}
+
+async function showPixel(lngLat) {
+  const box = $("chart");
+  box.hidden = false;
+  box.textContent = "Loading…";
+  try {
+    const r = await fetch(`/api/point/${lngLat.lng.toFixed(5)},${lngLat.lat.toFixed(5)}`);
+    if (!r.ok) throw new Error(`HTTP ${r.status}`);
+    const { months: series } = await r.json();
+    const valid = series.filter((s) => s.ndvi !== null);
+    if (!valid.length) { box.textContent = "No data here."; return; }
+    const w = 300, h = 120, pad = 24;
+    const x = (i) => pad + (i * (w - 2 * pad)) / Math.max(1, series.length - 1);
+    const y = (v) => h - pad - ((v + 0.2) / 1.2) * (h - 2 * pad);
+    const points = series.map((s, i) => (s.ndvi === null ? "" :
+      `<circle class="ndvi-point" cx="${x(i)}" cy="${y(s.ndvi)}" r="4" fill="#2a7d2a"><title>${s.month}: NDVI ${s.ndvi}</title></circle>`)).join("");
+    const rgb = ["B4", "B3", "B2"].map((b, k) => `<polyline fill="none" stroke="${["#c33", "#3a3", "#36c"][k]}" points="${
+      series.map((s, i) => (s.reflectance[b] === null ? "" : `${x(i)},${y(s.reflectance[b])}`)).join(" ")}"/>`).join("");
+    box.innerHTML = `<strong>${lngLat.lat.toFixed(4)} N, ${lngLat.lng.toFixed(4)} E</strong>
+      <svg width="${w}" height="${h}" role="img" aria-label="NDVI and red, green, blue reflectance by month">
+        <line x1="${pad}" x2="${w - pad}" y1="${y(0)}" y2="${y(0)}" stroke="#aaa"/>${rgb}${points}</svg>
+      <table><tr><th>month</th><th>NDVI</th><th>flag</th><th>day</th></tr>${series.map((s) =>
+        `<tr><td>${s.month}</td><td>${s.ndvi ?? "–"}</td><td>${s.flag_name ?? "no data"}</td><td>${s.day_of_year ?? "–"}</td></tr>`).join("")}</table>`;
+  } catch (err) {
+    box.textContent = `Could not query this point (${err.message}).`;
+  }
+}
+
+async function main() {
+  readUrl();
+  status("Loading months…");
+  try {
+    const r = await fetch("/api/months");
+    if (!r.ok) throw new Error(`HTTP ${r.status}`);
+    months = await r.json();
+  } catch (err) {
+    status(`The server cannot be reached (${err.message}).`);
+    return;
+  }
+  if (!months.length) { status("No month is published yet."); return; }
+  const ids = months.map((m) => m.month);
+  const fallback = [ids.includes("2018-07") ? "2018-07" : ids.at(-2) ?? ids[0], ids.includes("2018-08") ? "2018-08" : ids.at(-1)];
+  for (const [side, def] of [["left", fallback[0]], ["right", fallback[1]]]) {
+    if (!ids.includes(state[side])) {
+      if (state[side]) status(`Month ${state[side]} is not published; showing ${def}.`); else status("");
+      state[side] = def;
+    }
+  }
+  if (!location.hash) { const m = month(state.left); [state.lng, state.lat] = m.center; state.zoom = 5; }
+  for (const side of ["left", "right"]) {
+    $(side).innerHTML = ids.map((id) => `<option value="${id}">${id}</option>`).join("");
+    $(side).value = state[side];
+    $(side).addEventListener("change", (e) => { state[side] = e.target.value; refresh(); });
+  }
+  $("preset").value = state.preset;
+  $("mode").value = state.mode;
+  $("validity").checked = state.validity;
+  $("opacity").value = state.opacity;
+  left = makeMap("map-left", state.left);
+  right = makeMap("map-right", state.right);
+  left.addControl(new maplibregl.ScaleControl(), "bottom-left");
+  sync(left, right);
+  sync(right, left);
+  $("preset").addEventListener("change", (e) => { state.preset = e.target.value; refresh(); });
+  $("mode").addEventListener("change", (e) => { state.mode = e.target.value; refresh(); });
+  $("validity").addEventListener("change", (e) => { state.validity = e.target.checked; refresh(); });
+  $("opacity").addEventListener("input", (e) => {
+    state.opacity = +e.target.value;
+    for (const m of [left, right]) m.setPaintProperty("mosaic", "raster-opacity", state.opacity);
+    writeUrl();
+  });
+  $("orient").addEventListener("click", () => { state.orient = state.orient === "vertical" ? "horizontal" : "vertical"; placeDivider(); writeUrl(); });
+  $("fullscreen").addEventListener("click", () => document.fullscreenElement ? document.exitFullscreen() : $("maps").requestFullscreen());
+  dragDivider();
+  placeDivider();
+  legend();
+  $("maps").classList.toggle("difference", state.mode !== "swipe");
+  writeUrl();
+  window.mosaique = { left, right, state };  // for tests and debugging
+}
+
+main();

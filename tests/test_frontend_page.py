@@ -1,0 +1,174 @@
+"""The swipe page in a real headless Chromium (Debian's), driven by Playwright, on a real server."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+from playwright.sync_api import Page, sync_playwright
+from rasterio.io import MemoryFile
+
+from mosaic.build import BuildOptions, build_month
+from processing.sample import generate_products
+from tests.test_app_server import free_port
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run", "--use-gl=swiftshader", "--enable-unsafe-swiftshader"]
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+READY = ("window.mosaique && mosaique.left.loaded() && mosaique.right.loaded()"
+         " && mosaique.left.areTilesLoaded() && mosaique.right.areTilesLoaded()")
+pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    root = tmp_path_factory.mktemp("page")
+    generate_products(root / "in", tiles=["T31TCJ", "T31TDJ"], months=["2018-07", "2018-08"], pixel_size=1000,
+                      workers=1)
+    for month in ("2018-07", "2018-08"):
+        build_month(root / "data", month, [root / "in"], BuildOptions(scheduler="sync", progress=False))
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--data-dir",
+                             str(root / "data")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(f"{url}/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture()
+def page(server: str) -> Iterator[Page]:
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1000, "height": 700})
+        page.errors, page.outside, page.tile_requests = [], [], []
+        page.on("console", lambda m: m.type == "error" and page.errors.append(m.text))
+        page.on("pageerror", lambda e: page.errors.append(str(e)))
+        page.on("response", lambda r: r.status >= 400 and page.errors.append(f"{r.status} {r.url}"))
+
+        def on_request(request) -> None:
+            if not request.url.startswith((server, "blob:", "data:")):
+                page.outside.append(request.url)
+            if "/tiles/" in request.url:
+                page.tile_requests.append(request.url)
+
+        page.on("request", on_request)
+        yield page
+        browser.close()
+
+
+def open_page(page: Page, url: str, shot: str) -> None:
+    page.goto(url)
+    page.wait_for_function(READY, timeout=60000)
+    page.wait_for_timeout(300)
+    page.screenshot(path=ARTIFACTS / f"{shot}.png")
+
+
+def screenshot(page: Page) -> np.ndarray:
+    with MemoryFile(page.screenshot()) as mem, mem.open() as img:
+        return img.read()
+
+
+def divider(page: Page) -> float:
+    return float(page.get_attribute("#divider", "aria-valuenow"))
+
+
+def test_both_months_load_without_errors_or_outside_requests(page: Page, server: str) -> None:
+    open_page(page, f"{server}/#zoom=7&lng=1.7&lat=43.8", "default")
+    state = page.evaluate("mosaique.state")
+    assert (state["left"], state["right"]) == ("2018-07", "2018-08")
+    assert any("/months/2018-07/" in u for u in page.tile_requests)
+    assert any("/months/2018-08/" in u for u in page.tile_requests)
+    assert page.errors == [] and page.outside == []
+    assert "Copernicus Sentinel" in page.inner_text(".maplibregl-ctrl-attrib")
+
+
+def test_left_and_right_differ_where_the_months_differ(page: Page, server: str) -> None:
+    open_page(page, f"{server}/#zoom=8&lng=1.5&lat=43.8&divider=100", "all-left")
+    july = screenshot(page)
+    page.focus("#divider")
+    page.keyboard.press("Home")
+    page.wait_for_timeout(200)
+    august = screenshot(page)
+    page.screenshot(path=ARTIFACTS / "all-right.png")
+    body = slice(120, 600), slice(50, 950)
+    changed = np.abs(july[:3][(slice(None), *body)].astype(int) - august[:3][(slice(None), *body)]).sum(axis=0) > 30
+    assert 0.02 < changed.mean() < 0.98
+
+
+def test_divider_moves_with_keyboard_mouse_and_touch_without_tile_requests(page: Page, server: str) -> None:
+    open_page(page, f"{server}/#zoom=7&lng=1.7&lat=43.8", "divider")
+    before = len(page.tile_requests)
+    page.focus("#divider")
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.press("ArrowLeft")
+    assert divider(page) == 46
+    box = page.locator("#maps").bounding_box()
+    handle = page.locator("#divider").bounding_box()
+    page.mouse.move(handle["x"] + 3, handle["y"] + 300)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.8, handle["y"] + 300, steps=8)
+    page.mouse.up()
+    assert 78 <= divider(page) <= 82
+    handle = page.locator("#divider").bounding_box()
+    for kind, x in (("pointerdown", handle["x"] + 3), ("pointermove", box["x"] + box["width"] * 0.3),
+                    ("pointerup", box["x"] + box["width"] * 0.3)):
+        page.dispatch_event("#divider", kind, {"pointerId": 7, "pointerType": "touch", "isPrimary": True,
+                                               "clientX": x, "clientY": handle["y"] + 200, "bubbles": True})
+    assert 28 <= divider(page) <= 32
+    page.wait_for_timeout(300)
+    assert len(page.tile_requests) == before
+    assert "divider=3" in page.url
+    assert page.errors == []
+
+
+def test_url_state_round_trips_through_a_reload(page: Page, server: str) -> None:
+    url = f"{server}/#left=2018-08&right=2018-07&preset=ndvi&mode=swipe&validity=1&opacity=0.8&divider=30.0" \
+          "&orient=horizontal&lng=1.80000&lat=43.90000&zoom=8.50"
+    open_page(page, url, "url-state")
+    page.reload()
+    page.wait_for_function(READY, timeout=60000)
+    state = page.evaluate("mosaique.state")
+    assert (state["left"], state["right"], state["preset"], state["orient"]) == ("2018-08", "2018-07", "ndvi", "horizontal")
+    assert state["validity"] is True and state["divider"] == 30 and state["opacity"] == 0.8
+    center = page.evaluate("mosaique.left.getCenter()")
+    assert abs(center["lng"] - 1.8) < 1e-3 and abs(center["lat"] - 43.9) < 1e-3
+    assert abs(page.evaluate("mosaique.left.getZoom()") - 8.5) < 1e-6
+    assert any("/months/2018-08/flags/" in u for u in page.tile_requests)  # validity overlay
+
+
+def test_month_picker_click_chart_and_difference_mode(page: Page, server: str) -> None:
+    open_page(page, f"{server}/#zoom=7&lng=1.7&lat=43.8", "picker")
+    page.select_option("#right", "2018-07")
+    page.wait_for_function(READY, timeout=60000)
+    assert page.evaluate("mosaique.state.right") == "2018-07"
+    assert "right=2018-07" in page.url
+    page.mouse.click(300, 400)
+    page.wait_for_selector("#chart svg", timeout=20000)
+    assert page.locator("#chart .ndvi-point").count() == 2  # one point per published month
+    assert page.locator("#chart tr").count() == 3
+    page.screenshot(path=ARTIFACTS / "chart.png")
+    page.select_option("#right", "2018-08")
+    page.select_option("#mode", "ndvi")
+    page.wait_for_function(READY, timeout=60000)
+    assert any("/diff/2018-07/2018-08/" in u for u in page.tile_requests)
+    assert page.is_visible("#legend") and "NDVI change" in page.inner_text("#legend")
+    page.screenshot(path=ARTIFACTS / "difference.png")
+    assert page.errors == [] and page.outside == []
