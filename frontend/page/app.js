@@ -215,7 +215,12 @@ async function main() {
   legend();
   $("maps").classList.toggle("difference", state.mode !== "swipe");
   writeUrl();
-  window.mosaique = { left, right, state };  // for tests and debugging
+  // When each side showed its first tile, in ms since navigation (read by bench/page_bench.py).
+  const firstTile = {};
+  for (const [side, map] of [["left", left], ["right", right]]) {
+    map.on("data", (e) => { if (e.sourceId === "mosaic" && e.tile && !firstTile[side]) firstTile[side] = performance.now(); });
+  }
+  window.mosaique = { left, right, state, firstTile };  // for tests, benchmarks and debugging
 }
 
 main();

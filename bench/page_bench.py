@@ -1,0 +1,87 @@
+"""Page benchmark: time from navigation to the first tiles on both sides, tile requests during
+a drag, and the weight of the page's own JS and CSS (headless Chromium on 127.0.0.1).
+
+    .venv/bin/python bench/page_bench.py --data DIR [--runs 5]
+
+Prints a table and rewrites the "Page" section of docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from common import table, write_section
+from playwright.sync_api import sync_playwright
+from serve_bench import free_port
+
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run", "--use-gl=swiftshader", "--enable-unsafe-swiftshader"]
+FIRST_TILES = "window.mosaique && mosaique.firstTile.left && mosaique.firstTile.right"
+PAGE = Path(__file__).resolve().parent.parent / "frontend" / "page"
+
+
+def main() -> None:
+    """Run the benchmark."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "mosaique"), "serve", "--port", str(port),
+                             "--data-dir", str(args.data)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    times, drag_requests = [], []
+    try:
+        for _ in range(300):
+            try:
+                httpx.get(f"{url}/healthz")
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+            for _ in range(args.runs):
+                page = browser.new_page(viewport={"width": 1280, "height": 800})
+                page.goto(f"{url}/#zoom=6&lng=2.5&lat=46.5")
+                page.wait_for_function(FIRST_TILES, timeout=60000)
+                times.append(page.evaluate("Math.max(mosaique.firstTile.left, mosaique.firstTile.right)"))
+                page.wait_for_function("mosaique.left.areTilesLoaded() && mosaique.right.areTilesLoaded()")
+                tiles = []
+                page.on("request", lambda r, tiles=tiles: "/tiles/" in r.url and tiles.append(r.url))
+                box = page.locator("#divider").bounding_box()
+                page.mouse.move(box["x"] + 3, box["y"] + 300)
+                page.mouse.down()
+                page.mouse.move(box["x"] - 400, box["y"] + 300, steps=30)
+                page.mouse.move(box["x"] + 400, box["y"] + 300, steps=30)
+                page.mouse.up()
+                page.wait_for_timeout(300)
+                drag_requests.append(len(tiles))
+                page.close()
+            browser.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    weight = {f.name: f.stat().st_size for f in sorted(PAGE.iterdir())}
+    rows = [["navigation -> first tiles on both sides, median ms", f"{statistics.median(times):.0f}"],
+            ["same, slowest of the runs, ms", f"{max(times):.0f}"],
+            ["tile requests during a 60-step divider drag", str(max(drag_requests))],
+            *[[f"page file {name}, bytes", str(size)] for name, size in weight.items()],
+            ["our JS + CSS + HTML, bytes", str(sum(weight.values()))]]
+    body = f"""Command: `.venv/bin/python bench/page_bench.py --data {args.data} --runs {args.runs}` (headless
+Chromium from Debian, SwiftShader GL, 1280x800, the app on 127.0.0.1; MapLibre GL itself is not
+counted in our page weight).
+
+{table(rows, ["measure", "value"])}
+"""
+    print(body)
+    write_section("Page", body)
+
+
+if __name__ == "__main__":
+    main()
