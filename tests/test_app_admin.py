@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -19,7 +18,7 @@ from app.settings import Settings
 from mosaic.build import BuildOptions, build_month
 from mosaic.catalog import Catalog
 from processing.sample import generate_products
-from tests.test_app_server import free_port
+from tests.servers import free_port, running
 
 TOKEN = "s3cret-token-for-tests"
 MONTH = "2018-07"
@@ -37,21 +36,11 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def server(data: Path) -> Iterator[str]:
     port = free_port()
-    env = {**os.environ, "MOSAIQUE_ADMIN_TOKEN": TOKEN, "MOSAIQUE_DASK_SCHEDULER": "sync"}
-    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--data-dir", str(data)],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{url}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
+    env = {**os.environ, "MOSAIQUE_ADMIN_TOKEN": TOKEN, "MOSAIQUE_DASK_SCHEDULER": "sync"}
+    with running([sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--data-dir", str(data)],
+                 f"{url}/healthz", env=env):
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def auth(token: str = TOKEN) -> dict[str, str]:

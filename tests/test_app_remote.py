@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +14,7 @@ from app.main import create_app
 from app.settings import Settings
 from mosaic.build import BuildOptions, build_month
 from processing.sample import generate_products
-from tests.test_app_server import free_port
+from tests.servers import free_port, running
 
 MONTH = "2018-07"
 STATIC = "import sys, uvicorn; from starlette.applications import Starlette; " \
@@ -36,20 +34,10 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def static(data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     port = free_port()
     log = tmp_path_factory.mktemp("static") / "access.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen([sys.executable, "-c", STATIC, str(data), str(port)], stdout=out, stderr=out)
     url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                httpx.get(f"{url}/catalog.json")
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
+    with log.open("w") as out, running([sys.executable, "-c", STATIC, str(data), str(port)], f"{url}/catalog.json",
+                                       stdout=out, stderr=out):
         yield url, log
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def test_http_data_dir_serves_the_same_months_tiles_and_points(data: Path, static: tuple[str, Path]) -> None:

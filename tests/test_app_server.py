@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,14 +16,9 @@ from rasterio.io import MemoryFile
 from mosaic.build import BuildOptions, build_month
 from mosaic.catalog import Catalog
 from processing.sample import generate_products
+from tests.servers import free_port, running
 
 MONTH = "2018-07"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -40,23 +32,10 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def server(data: Path) -> Iterator[str]:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--data-dir", str(data)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            raise RuntimeError(proc.stderr.read().decode() if proc.poll() is not None else "server did not start")
+    with running([sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--data-dir", str(data)],
+                 f"{url}/healthz"):
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def test_months_lists_the_published_month_without_paths(server: str, data: Path) -> None:
@@ -170,7 +149,7 @@ def test_build_pinned_urls_are_immutable_and_survive_a_republish(server: str, da
         assert client.get(now["links"]["presets"]["ndvi"]["tiles"].format(z=7, x=64, y=46)).status_code == 200
 
 
-def test_wmts_capabilities_parse_in_owslib_and_gdal_reads_a_layer(server: str) -> None:
+def test_wmts_capabilities_parse_in_owslib_and_gdal_reads_a_layer(server: str, tmp_path: Path) -> None:
     from owslib.wmts import WebMapTileService
 
     with httpx.Client(base_url=server) as client:
@@ -184,6 +163,7 @@ def test_wmts_capabilities_parse_in_owslib_and_gdal_reads_a_layer(server: str) -
     template = layer.resourceURLs[0]["template"]
     assert f"build={month['build_id']}" in template and "colormap_name=rdylgn" in template
     # A real WMTS client: GDAL's driver fetches tiles through the capabilities.
+    gdal.SetConfigOption("GDAL_DEFAULT_WMS_CACHE_PATH", str(tmp_path / "wmscache"))  # not the working dir
     ds = gdal.Open(f"WMTS:{server}/wmts/WMTSCapabilities.xml,layer={MONTH}_truecolor,tilematrixset=WebMercatorQuad")
     assert ds is not None and ds.RasterCount == 4
     ovr = ds.GetRasterBand(1).GetOverviewCount()

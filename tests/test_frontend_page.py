@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import numpy as np
 import pytest
 from playwright.sync_api import Page, sync_playwright
@@ -17,7 +14,7 @@ from rasterio.io import MemoryFile
 
 from mosaic.build import BuildOptions, build_month
 from processing.sample import generate_products
-from tests.test_app_server import free_port
+from tests.servers import free_port, running
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -36,20 +33,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     for month in ("2018-07", "2018-08"):
         build_month(root / "data", month, [root / "in"], BuildOptions(scheduler="sync", progress=False))
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--data-dir",
-                             str(root / "data")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{url}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
+    with running([sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--data-dir", str(root / "data")],
+                 f"{url}/healthz"):
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 @pytest.fixture()
