@@ -29,6 +29,7 @@ import morecantile
 import psutil
 from common import table, write_section
 
+from app.presets import PRESETS
 from mosaic.catalog import Catalog
 
 VANILLA = """
@@ -114,7 +115,8 @@ def main() -> None:
     parser.add_argument("--tiles", type=int, default=400, help="distinct tiles (spread over zooms 8-14)")
     parser.add_argument("--format", default="jpg", choices=["jpg", "png", "webp"])
     args = parser.parse_args()
-    month = Catalog(args.data).months()[-1]
+    months = Catalog(args.data).months()
+    month, first = months[-1], months[0]
     zooms = range(8, 15)
     tiles = tiles_for(month.bounds, zooms, args.tiles // len(zooms))
     bin_dir = Path(sys.executable).parent
@@ -131,6 +133,10 @@ def main() -> None:
         urls = {
             "mosaique-stored": [f"{base['mosaique']}/months/{month.month}/truecolor/{z}/{x}/{y}.jpg"
                                 f"?build={month.build_id}" for z, x, y in tiles],
+            "mosaique-ndvi": [f"{base['mosaique']}/months/{month.month}/reflectance/tiles/WebMercatorQuad/{z}/{x}/{y}.png"
+                              f"?build={month.build_id}&{PRESETS['ndvi'].query()}" for z, x, y in tiles],
+            "mosaique-diff": [f"{base['mosaique']}/diff/{first.month}/{month.month}/tiles/WebMercatorQuad/{z}/{x}/{y}.png"
+                              f"?kind=ndvi" for z, x, y in tiles],
             "mosaique": [f"{base['mosaique']}/months/{month.month}/truecolor/tiles/WebMercatorQuad/{z}/{x}/{y}.{args.format}"
                          f"?build={month.build_id}" for z, x, y in tiles],
             "titiler": [f"{base['titiler']}/cog/tiles/WebMercatorQuad/{z}/{x}/{y}.{args.format}?url={vrt}"
@@ -147,7 +153,7 @@ def main() -> None:
         procs["static"] = start([sys.executable, "-c", STATIC, tmp, str(ports["static"])], base["static"])
         urls["static"] = [f"{base['static']}/{z}/{x}/{y}.{args.format}" for z, x, y in tiles]
         try:
-            for name in ("mosaique-stored", "mosaique", "titiler", "static"):
+            for name in ("mosaique-stored", "mosaique", "mosaique-ndvi", "mosaique-diff", "titiler", "static"):
                 rss0 = rss(procs[name.split("-")[0]])
                 for label, clients in (("cold, 1 client", 1), ("warm, 1 client", 1), ("warm, 8 clients", 8)):
                     lat, wall, errors = run(urls[name], clients)
@@ -170,7 +176,9 @@ httpx clients on 127.0.0.1; each server one uvicorn process with httptools/uvloo
 
 - `mosaique-stored`: `/months/{{month}}/truecolor/{{z}}/{{x}}/{{y}}.jpg`, the COG's own JPEG blocks
   (zooms the files do not hold, here 14, are redirected to the dynamic route and cost two requests);
-  `mosaique`: the dynamic TiTiler route of the same layer.
+  `mosaique`: the dynamic TiTiler route of the same layer; `mosaique-ndvi`: the NDVI preset (expression +
+  colormap on the reflectance layer); `mosaique-diff`: NDVI difference tiles between {first.month} and {month.month}
+  (four COG reads per tile).
 - Cold p50: Mosaïque stored {cold['mosaique-stored']:.1f} ms, dynamic {cold['mosaique']:.1f} ms, stock TiTiler
   {cold['titiler']:.1f} ms (stored is **{cold['titiler'] / cold['mosaique-stored']:.1f}x** faster), static files
   {cold['static']:.1f} ms (stored at **{cold['mosaique-stored'] / cold['static']:.1f}x** the static floor).
