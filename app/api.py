@@ -1,0 +1,112 @@
+"""The months API: published months with their links, rendering presets, pixel time series, health."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request
+from rio_tiler.errors import PointOutsideBounds
+
+from app.presets import PRESETS
+from app.readers import MonthLayer, MonthLayerReader
+from mosaic.catalog import Catalog, Month
+from mosaic.layers import LAYERS
+from processing.layout import Flag
+
+
+def api_router(catalog: Catalog) -> APIRouter:
+    """``/api/months``, ``/api/point/{lon},{lat}``, ``/api/presets`` and ``/healthz``."""
+    router = APIRouter()
+
+    @router.get("/api/months", tags=["Months"], summary="Published months")
+    def months(request: Request) -> list[dict]:
+        """Every published month with its build, bounds, zooms, coverage and links."""
+        return [_describe(m, request) for m in catalog.months()]
+
+    @router.get("/api/point/{lon},{lat}", tags=["Months"], summary="Pixel time series over all months")
+    def point_series(
+        lon: Annotated[float, Path(ge=-180, le=180)],
+        lat: Annotated[float, Path(ge=-85.05, le=85.05)],
+    ) -> dict:
+        """Reflectance, NDVI, flag and date of the pixel at lon/lat in every published month."""
+        return {"coordinates": [lon, lat], "months": [_point(m, lon, lat) for m in catalog.months()]}
+
+    @router.get("/api/presets", tags=["Months"], summary="Rendering presets")
+    def presets() -> list[dict]:
+        """The presets: layer and the tile query parameters that render it."""
+        return [{"name": p.name, "title": p.title, "layer": p.layer, "query": p.query(),
+                 "description": p.description} for p in PRESETS.values()]
+
+    @router.get("/healthz", tags=["Health"], summary="Liveness")
+    async def healthz() -> dict:
+        """Answers on the event loop, even when every tile thread is busy."""
+        return {"status": "ok", "months": len(catalog.months())}
+
+    return router
+
+
+def _point(month: Month, lon: float, lat: float) -> dict:
+    """One month's values at a point (None where the month has no data there)."""
+    values: dict[str, list[float | None]] = {}
+    for layer in ("reflectance", "flags", "dates"):
+        try:
+            with MonthLayerReader(MonthLayer(month, layer)) as src:
+                pt = src.point(lon, lat)
+            values[layer] = [None if m else float(v) for v, m in zip(pt.array.data, pt.array.mask, strict=True)]
+        except PointOutsideBounds:
+            values[layer] = [None] * len(LAYERS[layer].bands)
+    refl = values["reflectance"]
+    b4, b8 = refl[2], refl[3]
+    ndvi = (b8 - b4) / (b8 + b4) if b4 is not None and b8 is not None and (b8 + b4) else None
+    flag = values["flags"][0]
+    return {
+        "month": month.month,
+        "build_id": month.build_id,
+        "reflectance": dict(zip(LAYERS["reflectance"].bands, [None if v is None else v / 10000 for v in refl],
+                                strict=True)),
+        "ndvi": None if ndvi is None else round(ndvi, 4),
+        "flag": None if flag is None else int(flag),
+        "flag_name": None if flag is None else Flag(int(flag)).name.lower(),
+        "day_of_year": None if values["dates"][0] is None else int(values["dates"][0]),
+    }
+
+
+def _describe(month: Month, request: Request) -> dict:
+    """Public description of a month (no file paths)."""
+    w, s, e, n = month.bounds
+    base = str(request.base_url).rstrip("/")
+    pin = f"build={month.build_id}"
+    summary = month.summary
+    return {
+        "month": month.month,
+        "build_id": month.build_id,
+        "published": summary.get("published"),
+        "bounds": list(month.bounds),
+        "center": [(w + e) / 2, (s + n) / 2, max(0, month.region_zoom - 2)],
+        "minzoom": 0,
+        "maxzoom": month.zoom,
+        "coverage": summary.get("coverage"),
+        "products": summary.get("products"),
+        "missing_tiles": summary.get("missing_tiles"),
+        "links": {
+            "wmts": f"{base}/wmts/WMTSCapabilities.xml",
+            "layers": {
+                layer: {
+                    "tilejson": f"{base}/months/{month.month}/{layer}/WebMercatorQuad/tilejson.json?{pin}",
+                    "tiles": f"{base}/months/{month.month}/{layer}/tiles/WebMercatorQuad/{{z}}/{{x}}/{{y}}?{pin}",
+                    "point": f"{base}/months/{month.month}/{layer}/point/{{lon}},{{lat}}?{pin}",
+                }
+                for layer in LAYERS
+            },
+            "presets": {
+                name: {
+                    "tiles": f"{base}/months/{month.month}/{p.layer}/tiles/WebMercatorQuad/{{z}}/{{x}}/{{y}}.png"
+                    f"?{pin}" + (f"&{p.query()}" if p.params else ""),
+                    "tilejson": f"{base}/months/{month.month}/{p.layer}/WebMercatorQuad/tilejson.json"
+                    f"?{pin}&tilesize=256&tile_format=png" + (f"&{p.query()}" if p.params else ""),
+                }
+                for name, p in PRESETS.items()
+            },
+            "stored_jpeg": f"{base}/months/{month.month}/truecolor/{{z}}/{{x}}/{{y}}.jpg?{pin}",
+        },
+    }
