@@ -12,6 +12,7 @@ a remote catalog is looked at again at most every ``ttl`` seconds.
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 from dataclasses import dataclass, field
@@ -125,6 +126,20 @@ def _load_month(month: str, build_id: str, folder: str, entry_json: str) -> Mont
     )
 
 
+def _local_stamp(path: str) -> tuple[int, int] | None:
+    """Modification time and inode: a publish replaces the file, so either changes."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return st.st_mtime_ns, st.st_ino
+
+
+def _remote_stamp(path: str) -> tuple[int, int] | None:
+    stat = gdal.VSIStatL(path)
+    return None if stat is None else (stat.mtime, stat.size)
+
+
 class Catalog:
     """The published months of a data directory (local, HTTP(S) or S3)."""
 
@@ -143,11 +158,10 @@ class Catalog:
                 return
             gdal.VSICurlPartialClearCache(path)  # else GDAL answers from its cache of the old file
         self._checked = time.monotonic()
-        stat = gdal.VSIStatL(path)
-        if stat is None:
+        stamp = _remote_stamp(path) if self.remote else _local_stamp(path)
+        if stamp is None:
             self._stamp, self._months = None, {}
             return
-        stamp = (stat.mtime, stat.size) if self.remote else (Path(path).stat().st_mtime_ns, Path(path).stat().st_ino)
         if stamp == self._stamp:
             return
         raw = json.loads(read_text(path) or "{}")

@@ -152,11 +152,6 @@ class _Storage:
             return f"/vsizip/{self.path}/{self.folder}/{rel}"
         return str(self.path / rel)
 
-    def size(self) -> int:
-        """Bytes on disk (the zip, or the files of the folder)."""
-        if self.is_zip:
-            return self.path.stat().st_size
-        return sum(p.stat().st_size for p in self.path.rglob("*") if p.is_file())
 
 
 @dataclass
@@ -268,7 +263,9 @@ class L3AProduct:
 
     def size_bytes(self) -> int:
         """Bytes on disk of the product (zip or folder)."""
-        return _Storage(self.path).size()
+        if self.path.is_file():
+            return self.path.stat().st_size
+        return sum(p.stat().st_size for p in self.path.rglob("*") if p.is_file())
 
     # -- pixels ---------------------------------------------------------------------------
     @contextmanager
