@@ -106,9 +106,8 @@ class _ProductJob:
 
 
 def _gdal_task_env() -> None:
-    """Bound GDAL's block caches in a task (two GDAL libraries live in each worker)."""
+    """Bound the block cache of the osgeo GDAL (rasterio's own GDAL is bounded by compose's Env)."""
     gdal.SetCacheMax(256 * 1024 * 1024)
-    os.environ.setdefault("GDAL_CACHEMAX", "256")
 
 
 def make_part(job: _ProductJob, grid: OutputGrid, parts_dir: str) -> dict:

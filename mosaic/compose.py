@@ -83,7 +83,7 @@ def compose_region(
     tmp = work_dir / f"{rid}.{uuid.uuid4().hex}"
     tmp.mkdir(parents=True)
     try:
-        with rasterio.Env(GDAL_NUM_THREADS=str(threads)), _LayerWriters(tmp, size, transform) as outs:
+        with rasterio.Env(GDAL_NUM_THREADS=str(threads), GDAL_CACHEMAX=256), _LayerWriters(tmp, size, transform) as outs:
             sources = [rasterio.open(p.path) for p in parts]
             try:
                 any_valid = False

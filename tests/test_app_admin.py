@@ -18,7 +18,7 @@ from app.settings import Settings
 from mosaic.build import BuildOptions, build_month
 from mosaic.catalog import Catalog
 from processing.sample import generate_products
-from tests.servers import free_port, running
+from tests.helpers import free_port, running
 
 TOKEN = "s3cret-token-for-tests"
 MONTH = "2018-07"

@@ -12,21 +12,17 @@ from rasterio.io import MemoryFile
 
 from app.main import create_app
 from app.settings import Settings
-from mosaic.build import BuildOptions, build_month
 from mosaic.catalog import Catalog
-from processing.sample import generate_products
+from tests.helpers import published_months
 
 TILE = (7, 64, 46)  # the region tile at zoom 7: its COGs are exactly this tile
 
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> TestClient:
-    root = tmp_path_factory.mktemp("diff")
-    generate_products(root / "in", tiles=["T31TCJ"], months=["2018-07", "2018-08"], pixel_size=1000, workers=1)
-    for month in ("2018-07", "2018-08"):
-        build_month(root / "data", month, [root / "in"], BuildOptions(scheduler="sync", progress=False))
-    app = create_app(Settings(data_dir=root / "data"))
-    app.state.data = root / "data"
+    data = published_months(tmp_path_factory.mktemp("diff"), ["T31TCJ"], ["2018-07", "2018-08"])
+    app = create_app(Settings(data_dir=data))
+    app.state.data = data
     return TestClient(app)
 
 

@@ -9,19 +9,15 @@ from fastapi.testclient import TestClient
 
 from app.main import create_app
 from app.settings import Settings
-from mosaic.build import BuildOptions, build_month
 from mosaic.catalog import Catalog
-from processing.sample import generate_products
+from tests.helpers import published_months
 
 MONTH = "2018-07"
 
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("errors")
-    generate_products(root / "in", tiles=["T31TCJ"], months=[MONTH], pixel_size=2000, workers=1)
-    build_month(root / "data", MONTH, [root / "in"], BuildOptions(scheduler="sync", progress=False))
-    return root / "data"
+    return published_months(tmp_path_factory.mktemp("errors"), ["T31TCJ"], [MONTH], pixel_size=2000)
 
 
 @pytest.mark.parametrize("query", ["tilesize=4096", "tilesize=0", "tilesize=abc", "tilesize=-5"])

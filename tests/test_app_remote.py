@@ -12,9 +12,7 @@ from fastapi.testclient import TestClient
 
 from app.main import create_app
 from app.settings import Settings
-from mosaic.build import BuildOptions, build_month
-from processing.sample import generate_products
-from tests.servers import free_port, running
+from tests.helpers import free_port, published_months, running
 
 MONTH = "2018-07"
 STATIC = "import sys, uvicorn; from starlette.applications import Starlette; " \
@@ -24,10 +22,7 @@ STATIC = "import sys, uvicorn; from starlette.applications import Starlette; " \
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("remote")
-    generate_products(root / "in", tiles=["T31TCJ", "T31TDJ"], months=[MONTH], pixel_size=1000, workers=1)
-    build_month(root / "data", MONTH, [root / "in"], BuildOptions(scheduler="sync", progress=False))
-    return root / "data"
+    return published_months(tmp_path_factory.mktemp("remote"), ["T31TCJ", "T31TDJ"], [MONTH])
 
 
 @pytest.fixture(scope="module")

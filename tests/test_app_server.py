@@ -15,18 +15,14 @@ from rasterio.io import MemoryFile
 
 from mosaic.build import BuildOptions, build_month
 from mosaic.catalog import Catalog
-from processing.sample import generate_products
-from tests.servers import free_port, running
+from tests.helpers import free_port, published_months, running
 
 MONTH = "2018-07"
 
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("server")
-    generate_products(root / "in", tiles=["T31TCJ", "T31TDJ"], months=[MONTH], pixel_size=1000, workers=1)
-    build_month(root / "data", MONTH, [root / "in"], BuildOptions(scheduler="sync", progress=False))
-    return root / "data"
+    return published_months(tmp_path_factory.mktemp("server"), ["T31TCJ", "T31TDJ"], [MONTH])
 
 
 @pytest.fixture(scope="module")

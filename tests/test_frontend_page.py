@@ -12,9 +12,7 @@ import pytest
 from playwright.sync_api import Page, sync_playwright
 from rasterio.io import MemoryFile
 
-from mosaic.build import BuildOptions, build_month
-from processing.sample import generate_products
-from tests.servers import free_port, running
+from tests.helpers import free_port, published_months, running
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -27,14 +25,10 @@ pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's c
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    root = tmp_path_factory.mktemp("page")
-    generate_products(root / "in", tiles=["T31TCJ", "T31TDJ"], months=["2018-07", "2018-08"], pixel_size=1000,
-                      workers=1)
-    for month in ("2018-07", "2018-08"):
-        build_month(root / "data", month, [root / "in"], BuildOptions(scheduler="sync", progress=False))
+    data = published_months(tmp_path_factory.mktemp("page"), ["T31TCJ", "T31TDJ"], ["2018-07", "2018-08"])
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    with running([sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--data-dir", str(root / "data")],
+    with running([sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--data-dir", str(data)],
                  f"{url}/healthz"):
         yield url
 

@@ -1,4 +1,4 @@
-"""Starting real servers on 127.0.0.1 for tests."""
+"""Test helpers: small published months, and real servers on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -7,8 +7,20 @@ import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
+
+from mosaic.build import BuildOptions, build_month
+from processing.sample import generate_products
+
+
+def published_months(root: Path, tiles: list[str], months: list[str], pixel_size: float = 1000) -> Path:
+    """Sample products under ``root/in``, each month built and published into ``root/data``."""
+    generate_products(root / "in", tiles=tiles, months=months, pixel_size=pixel_size, workers=1)
+    for month in months:
+        build_month(root / "data", month, [root / "in"], BuildOptions(scheduler="sync", progress=False))
+    return root / "data"
 
 
 def free_port() -> int:
