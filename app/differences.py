@@ -18,6 +18,7 @@ from rio_tiler.models import ImageData
 from titiler.core.resources.enums import ImageType
 
 from app.readers import MonthLayer, MonthLayerReader
+from app.rendering import render_tile
 from mosaic.catalog import Catalog
 from mosaic.select import RANK
 from mosaic.store import BUILD_ID_PATTERN as BUILD_PATTERN
@@ -31,13 +32,15 @@ DifferenceKind = Literal[tuple(DIFFERENCES)]  # type: ignore[valid-type]
 _FORMATS = {"png": ImageType.png, "webp": ImageType.webp}
 
 
-def _read(catalog: Catalog, month: str, build: str | None, z: int, x: int, y: int, size: int) -> tuple:
-    """Reflectance (float, x1e-4) and validity of one month's tile."""
+_BANDS = {"ndvi": (3, 4), "magnitude": (1, 2, 3, 4)}  # of the reflectance layer (B2, B3, B4, B8)
+
+
+def _read(catalog: Catalog, month: str, build: str | None, z: int, x: int, y: int, size: int,
+          kind: str) -> tuple:
+    """Reflectance bands the difference needs (float32, x1e-4) and validity of one month's tile."""
     m = catalog.get(month, build)
-    with MonthLayerReader(MonthLayer(m, "reflectance")) as src:
-        refl = src.tile(x, y, z, tilesize=size)
-    with MonthLayerReader(MonthLayer(m, "flags")) as src:
-        flags = src.tile(x, y, z, tilesize=size)
+    refl = MonthLayerReader(MonthLayer(m, "reflectance")).tile(x, y, z, tilesize=size, indexes=_BANDS[kind])
+    flags = MonthLayerReader(MonthLayer(m, "flags")).tile(x, y, z, tilesize=size)
     valid = (RANK[flags.array.data[0]] == 2) & ~flags.array.mask[0] & ~refl.array.mask.any(axis=0)
     return refl.array.data.astype(np.float32) / 10000.0, valid, refl
 
@@ -66,18 +69,18 @@ def differences_router(catalog: Catalog) -> APIRouter:
         """Change from ``month_a`` to ``month_b``, transparent where either is not valid."""
         if x >= 2**z or y >= 2**z:
             raise TileOutsideBounds(f"tile {z}/{x}/{y} is outside the grid")
-        a, valid_a, img = _read(catalog, month_a, build_a, z, x, y, tilesize)
-        b, valid_b, _ = _read(catalog, month_b, build_b, z, x, y, tilesize)
+        a, valid_a, img = _read(catalog, month_a, build_a, z, x, y, tilesize, kind)
+        b, valid_b, _ = _read(catalog, month_b, build_b, z, x, y, tilesize, kind)
         with np.errstate(divide="ignore", invalid="ignore"):
-            if kind == "ndvi":
-                value = (b[3] - b[2]) / (b[3] + b[2]) - (a[3] - a[2]) / (a[3] + a[2])
+            if kind == "ndvi":  # bands B4, B8
+                value = (b[1] - b[0]) / (b[1] + b[0]) - (a[1] - a[0]) / (a[1] + a[0])
             else:
                 value = np.sqrt(((b - a) ** 2).sum(axis=0))
         _, (lo, hi), colormap = DIFFERENCES[kind]
         valid = valid_a & valid_b & np.isfinite(value)
         scaled = np.clip((np.nan_to_num(value) - lo) / (hi - lo) * 255.0, 0, 255).astype(np.uint8)
         out = ImageData(np.ma.MaskedArray(scaled[None], mask=~valid[None]), bounds=img.bounds, crs=img.crs)
-        content = out.render(img_format=_FORMATS[format].driver, colormap=cmap.get(colormap))
-        return Response(content, media_type=_FORMATS[format].mediatype)
+        content, media_type = render_tile(out, colormap=cmap.get(colormap), output_format=_FORMATS[format])
+        return Response(content, media_type=media_type)
 
     return router

@@ -26,6 +26,7 @@ from app.metrics import Metrics, MetricsMiddleware, metrics_router
 from app.page import mount_page
 from app.prerendered import prerendered_router
 from app.readers import MonthLayer, MonthLayerReader
+from app.rendering import render_tile
 from app.settings import Settings
 from app.wmts import wmts_router
 from mosaic.catalog import Catalog, LayerNotFound, MonthNotFound
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         add_preview=False,
         add_part=False,
         add_viewer=False,
+        render_func=render_tile,
         environment_dependency=lambda: {"GDAL_CACHEMAX": settings.gdal_cachemax,
                                         "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR"},
     )

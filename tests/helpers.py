@@ -10,6 +10,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import numpy as np
+from rasterio.io import MemoryFile
 
 from mosaic.build import BuildOptions, build_month
 from processing.sample import generate_products
@@ -21,6 +23,17 @@ def published_months(root: Path, tiles: list[str], months: list[str], pixel_size
     for month in months:
         build_month(root / "data", month, [root / "in"], BuildOptions(scheduler="sync", progress=False))
     return root / "data"
+
+
+def rgba(content: bytes) -> np.ndarray:
+    """An image's pixels as (bands, rows, cols); a paletted PNG expanded through its own palette to RGBA."""
+    with MemoryFile(content) as mem, mem.open() as img:
+        data = img.read()
+        if img.count == 1 and img.colorinterp[0].name == "palette":
+            palette = img.colormap(1)
+            lut = np.array([palette.get(i, (0, 0, 0, 0)) for i in range(256)], dtype=np.uint8)
+            data = np.moveaxis(lut[data[0]], -1, 0)
+        return data
 
 
 def free_port() -> int:

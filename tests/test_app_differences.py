@@ -8,12 +8,11 @@ import numpy as np
 import pytest
 import rasterio
 from fastapi.testclient import TestClient
-from rasterio.io import MemoryFile
 
 from app.main import create_app
 from app.settings import Settings
 from mosaic.catalog import Catalog
-from tests.helpers import published_months
+from tests.helpers import published_months, rgba
 
 TILE = (7, 64, 46)  # the region tile at zoom 7: its COGs are exactly this tile
 
@@ -24,11 +23,6 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> TestClient:
     app = create_app(Settings(data_dir=data))
     app.state.data = data
     return TestClient(app)
-
-
-def rgba(content: bytes) -> np.ndarray:
-    with MemoryFile(content) as mem, mem.open() as img:
-        return img.read()
 
 
 def month_layer(data: Path, month: str, layer: str) -> np.ndarray:

@@ -15,7 +15,7 @@ from rasterio.io import MemoryFile
 
 from mosaic.build import BuildOptions, build_month
 from mosaic.catalog import Catalog
-from tests.helpers import free_port, published_months, running
+from tests.helpers import free_port, published_months, rgba, running
 
 MONTH = "2018-07"
 
@@ -105,8 +105,7 @@ def test_every_preset_renders_and_validity_hides_only_clear_land(server: str, da
         for name, links in month["links"]["presets"].items():
             r = client.get(links["tiles"].format(z=7, x=64, y=46))
             assert r.status_code == 200 and r.headers["content-type"] == "image/png", (name, r.text)
-            with MemoryFile(r.content) as mem, mem.open() as img:
-                tiles[name] = img.read()
+            tiles[name] = rgba(r.content)
             tilejson = client.get(links["tilejson"]).json()
             assert tilejson["tilejson"] == "3.0.0" and "{z}/{x}/{y}" in tilejson["tiles"][0]
     with rasterio.open(Catalog(data).get(MONTH).source("flags", 7, 64, 46)) as cog:
