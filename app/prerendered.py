@@ -3,8 +3,9 @@
 The true-colour COGs are JPEG-compressed, with 256 px blocks aligned on the web tiles of their
 zoom level and of each overview level. A JPEG tile is therefore already stored: its bytes are
 the block's compressed data behind the file's shared JPEG tables. This route reassembles that
-standalone JPEG (tables + block) and answers it; zooms the files do not hold (overzoom, the
-lowest zooms) are redirected to the dynamic TiTiler tile route.
+standalone JPEG (tables + block) and answers it. Zooms the files do not hold (overzoom, the
+lowest zooms) are rendered from the COG in the same request, as the dynamic route would (a
+redirect would cost the client a second round trip).
 """
 
 from __future__ import annotations
@@ -15,10 +16,13 @@ from functools import lru_cache
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from osgeo import gdal
 from rio_tiler.errors import TileOutsideBounds
+from titiler.core.resources.enums import ImageType
 
+from app.readers import MonthLayer, MonthLayerReader
+from app.rendering import render_tile
 from mosaic.catalog import Catalog
 from mosaic.store import BUILD_ID_PATTERN
 from processing.naming import MONTH_PATTERN
@@ -91,14 +95,14 @@ def stored_jpeg(path: str, z: int, x: int, y: int) -> bytes | None:
 
 
 def prerendered_router(catalog: Catalog) -> APIRouter:
-    """``/months/{month}/truecolor/{z}/{x}/{y}.jpg``: stored JPEG blocks, else the dynamic route."""
+    """``/months/{month}/truecolor/{z}/{x}/{y}.jpg``: stored JPEG blocks, else rendered from the COG."""
     router = APIRouter(tags=["Tiles"])
 
     @router.get(
         "/months/{month}/truecolor/{z}/{x}/{y}.jpg",
         summary="Pre-rendered true-colour JPEG tile (256 px)",
         response_class=Response,
-        responses={200: {"content": {"image/jpeg": {}}}, 307: {"description": "zoom not stored"}},
+        responses={200: {"content": {"image/jpeg": {}}}, 204: {"description": "no data here"}},
     )
     def prerendered(
         month: Annotated[str, Path(pattern=MONTH_PATTERN)],
@@ -107,7 +111,7 @@ def prerendered_router(catalog: Catalog) -> APIRouter:
         y: Annotated[int, Path(ge=0)],
         build: Annotated[str | None, Query(pattern=BUILD_ID_PATTERN)] = None,
     ) -> Response:
-        """A stored block when the files hold this zoom; otherwise a redirect to the dynamic tile."""
+        """A stored block when the files hold this zoom; otherwise the tile rendered from the COG."""
         if x >= 2**z or y >= 2**z:
             raise TileOutsideBounds(f"tile {z}/{x}/{y} is outside the grid")
         m = catalog.get(month, build)
@@ -116,8 +120,8 @@ def prerendered_router(catalog: Catalog) -> APIRouter:
             raise TileOutsideBounds(f"tile {z}/{x}/{y} holds no data of {month}")
         jpeg = stored_jpeg(source, z, x, y) if z <= m.zoom else None
         if jpeg is None:
-            query = f"?build={m.build_id}" if build else ""
-            return RedirectResponse(f"/months/{month}/truecolor/tiles/WebMercatorQuad/{z}/{x}/{y}.jpg{query}", 307)
+            image = MonthLayerReader(MonthLayer(m, "truecolor")).tile(x, y, z)
+            jpeg, _ = render_tile(image, output_format=ImageType.jpeg)
         return Response(jpeg, media_type="image/jpeg")
 
     return router

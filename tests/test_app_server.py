@@ -181,7 +181,7 @@ def test_metrics_count_requests_by_route_and_tiles(server: str) -> None:
     assert lines[f'mosaique_http_request_duration_seconds_count{{route="{route}"}}'] >= 4
 
 
-def test_stored_jpeg_tiles_are_the_cog_blocks_and_other_zooms_redirect(server: str, data: Path) -> None:
+def test_stored_jpeg_tiles_are_the_cog_blocks_and_other_zooms_are_rendered(server: str, data: Path) -> None:
     month = Catalog(data).get(MONTH)
     with httpx.Client(base_url=server) as client:
         r = client.get(f"/months/{MONTH}/truecolor/7/64/46.jpg?build={month.build_id}")
@@ -192,9 +192,9 @@ def test_stored_jpeg_tiles_are_the_cog_blocks_and_other_zooms_redirect(server: s
         with rasterio.open(month.source("truecolor", 7, 64, 46)) as cog:
             stored = cog.read()  # GDAL decodes the same JPEG block
         np.testing.assert_array_equal(served, stored)
-        over = client.get(f"/months/{MONTH}/truecolor/9/259/187.jpg", follow_redirects=False)
-        assert over.status_code == 307
-        assert over.headers["location"] == f"/months/{MONTH}/truecolor/tiles/WebMercatorQuad/9/259/187.jpg"
-        assert client.get(over.headers["location"]).status_code == 200
+        over = client.get(f"/months/{MONTH}/truecolor/9/259/187.jpg")  # beyond the stored zooms
+        dynamic = client.get(f"/months/{MONTH}/truecolor/tiles/WebMercatorQuad/9/259/187.jpg")
+        assert over.status_code == 200 and over.headers["content-type"] == "image/jpeg"
+        assert over.content == dynamic.content
         assert client.get(f"/months/{MONTH}/truecolor/7/1/1.jpg").status_code == 204
         assert client.get(f"/months/{MONTH}/truecolor/7/999/1.jpg").status_code == 204
