@@ -108,5 +108,6 @@ def _describe(month: Month, request: Request) -> dict:
                 for name, p in PRESETS.items()
             },
             "stored_jpeg": f"{base}/months/{month.month}/truecolor/{{z}}/{{x}}/{{y}}.jpg?{pin}",
+            "stored": f"{base}/months/{month.month}/truecolor/{{z}}/{{x}}/{{y}}?{pin}",
         },
     }

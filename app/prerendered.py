@@ -44,6 +44,8 @@ class _BlockIndex:
         tables = band.GetMetadataItem("JPEGTABLES", "TIFF")
         self.tables = bytes.fromhex(tables)[:-2] if tables else b""  # without its end-of-image marker
         self.levels = [band] + [band.GetOverview(i) for i in range(band.GetOverviewCount())]
+        mask = band.GetMaskBand()
+        self.masks = [mask] + [mask.GetOverview(i) for i in range(mask.GetOverviewCount())]
         self._ds = ds  # keeps the bands valid
 
     def block(self, level: int, col: int, row: int) -> tuple[int, int] | None:
@@ -59,6 +61,14 @@ class _BlockIndex:
         if not offset or not size or int(size) == 0:
             return None
         return int(offset), int(size)
+
+    def full(self, level: int, col: int, row: int) -> bool:
+        """Whether every pixel of a block is valid (its no-data mask block is all 255)."""
+        if level >= len(self.masks):
+            return False
+        with _lock:
+            mask = self.masks[level].ReadRaster(col * TILE, row * TILE, TILE, TILE)
+        return mask is not None and mask.count(255) == len(mask)
 
     def read(self, offset: int, size: int) -> bytes:
         """Bytes of a block (through GDAL's file systems: local, /vsicurl/, /vsis3/)."""
@@ -76,8 +86,9 @@ def _index(path: str) -> _BlockIndex:
         return _BlockIndex(path)  # builds are immutable: an index never goes stale
 
 
-def stored_jpeg(path: str, z: int, x: int, y: int) -> bytes | None:
-    """The standalone JPEG of web tile z/x/y if ``path`` stores it as a block, else None."""
+def stored_jpeg(path: str, z: int, x: int, y: int, full: bool = False) -> bytes | None:
+    """The standalone JPEG of web tile z/x/y if ``path`` stores it as a block, else None
+    (also None, with ``full``, when some pixel of the tile is no data)."""
     index = _index(path)
     level_res = 2 * WORLD / (TILE * 2**z)
     level = round(math.log2(level_res / index.res))
@@ -88,23 +99,37 @@ def stored_jpeg(path: str, z: int, x: int, y: int) -> bytes | None:
     if abs(col - round(col)) > 1e-6 or abs(row - round(row)) > 1e-6:
         return None
     found = index.block(level, round(col), round(row))
-    if found is None:
+    if found is None or full and not index.full(level, round(col), round(row)):
         return None
     data = index.read(*found)
     return index.tables + data[2:] if index.tables else data
 
 
 def prerendered_router(catalog: Catalog) -> APIRouter:
-    """``/months/{month}/truecolor/{z}/{x}/{y}.jpg``: stored JPEG blocks, else rendered from the COG."""
+    """Stored true-colour tiles: ``{z}/{x}/{y}.jpg`` always JPEG, ``{z}/{x}/{y}`` JPEG or PNG."""
     router = APIRouter(tags=["Tiles"])
+
+    def tile(month: str, z: int, x: int, y: int, build: str | None, transparent: bool) -> Response:
+        if x >= 2**z or y >= 2**z:
+            raise TileOutsideBounds(f"tile {z}/{x}/{y} is outside the grid")
+        m = catalog.get(month, build)
+        source = m.source("truecolor", z, x, y)
+        if source is None:
+            raise TileOutsideBounds(f"tile {z}/{x}/{y} holds no data of {month}")
+        jpeg = stored_jpeg(source, z, x, y, full=transparent) if z <= m.zoom else None
+        if jpeg is not None:
+            return Response(jpeg, media_type="image/jpeg")
+        image = MonthLayerReader(MonthLayer(m, "truecolor")).tile(x, y, z)
+        content, media_type = render_tile(image, output_format=ImageType.png if transparent else ImageType.jpeg)
+        return Response(content, media_type=media_type)
 
     @router.get(
         "/months/{month}/truecolor/{z}/{x}/{y}.jpg",
-        summary="Pre-rendered true-colour JPEG tile (256 px)",
+        summary="Pre-rendered true-colour JPEG tile (256 px; no data black)",
         response_class=Response,
         responses={200: {"content": {"image/jpeg": {}}}, 204: {"description": "no data here"}},
     )
-    def prerendered(
+    def stored(
         month: Annotated[str, Path(pattern=MONTH_PATTERN)],
         z: Annotated[int, Path(ge=0, le=24)],
         x: Annotated[int, Path(ge=0)],
@@ -112,16 +137,23 @@ def prerendered_router(catalog: Catalog) -> APIRouter:
         build: Annotated[str | None, Query(pattern=BUILD_ID_PATTERN)] = None,
     ) -> Response:
         """A stored block when the files hold this zoom; otherwise the tile rendered from the COG."""
-        if x >= 2**z or y >= 2**z:
-            raise TileOutsideBounds(f"tile {z}/{x}/{y} is outside the grid")
-        m = catalog.get(month, build)
-        source = m.source("truecolor", z, x, y)
-        if source is None:
-            raise TileOutsideBounds(f"tile {z}/{x}/{y} holds no data of {month}")
-        jpeg = stored_jpeg(source, z, x, y) if z <= m.zoom else None
-        if jpeg is None:
-            image = MonthLayerReader(MonthLayer(m, "truecolor")).tile(x, y, z)
-            jpeg, _ = render_tile(image, output_format=ImageType.jpeg)
-        return Response(jpeg, media_type="image/jpeg")
+        return tile(month, z, x, y, build, transparent=False)
+
+    @router.get(
+        "/months/{month}/truecolor/{z}/{x}/{y}",
+        summary="True-colour tile (256 px): the stored JPEG where every pixel is valid, else a PNG",
+        response_class=Response,
+        responses={200: {"content": {"image/jpeg": {}, "image/png": {}}}, 204: {"description": "no data here"}},
+    )
+    def stored_or_transparent(
+        month: Annotated[str, Path(pattern=MONTH_PATTERN)],
+        z: Annotated[int, Path(ge=0, le=24)],
+        x: Annotated[int, Path(ge=0)],
+        y: Annotated[int, Path(ge=0)],
+        build: Annotated[str | None, Query(pattern=BUILD_ID_PATTERN)] = None,
+    ) -> Response:
+        """The stored JPEG block of a tile without no data (about 1 ms); a PNG with transparent no
+        data where the tile has some, or where the files do not store this zoom."""
+        return tile(month, z, x, y, build, transparent=True)
 
     return router

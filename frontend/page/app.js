@@ -37,8 +37,8 @@ function tilesFor(id) {
     const pins = `build_a=${month(a).build_id}&build_b=${month(b).build_id}`;
     return { url: `/diff/${a}/${b}/tiles/WebMercatorQuad/{z}/{x}/{y}.png?kind=${state.mode}&${pins}`, maxzoom: m.maxzoom };
   }
-  // PNG keeps no-data transparent (the stored JPEG blocks, faster, paint it black).
-  const url = m.links.presets[state.preset].tiles;
+  // True colour: the stored JPEG blocks where a tile is full, PNG where it has transparent no data.
+  const url = state.preset === "truecolor" ? m.links.stored : m.links.presets[state.preset].tiles;
   return { url: url.replace(location.origin, ""), maxzoom: m.maxzoom };
 }
 
