@@ -9,6 +9,7 @@ Prints a table and rewrites the "Page" section of docs/benchmarks.md.
 from __future__ import annotations
 
 import argparse
+import re
 import statistics
 import subprocess
 import sys
@@ -23,6 +24,7 @@ from serve_bench import free_port
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run", "--use-gl=swiftshader", "--enable-unsafe-swiftshader"]
 FIRST_TILES = "window.mosaique && mosaique.firstTile.left && mosaique.firstTile.right"
+TILE = re.compile(r"/(months|diff)/.+/\d+/\d+/\d+")  # a tile URL: stored, dynamic or difference
 PAGE = Path(__file__).resolve().parent.parent / "frontend" / "page"
 
 
@@ -53,7 +55,7 @@ def main() -> None:
                 times.append(page.evaluate("Math.max(mosaique.firstTile.left, mosaique.firstTile.right)"))
                 page.wait_for_function("mosaique.left.areTilesLoaded() && mosaique.right.areTilesLoaded()")
                 tiles = []
-                page.on("request", lambda r, tiles=tiles: "/tiles/" in r.url and tiles.append(r.url))
+                page.on("request", lambda r, tiles=tiles: TILE.search(r.url) and tiles.append(r.url))
                 box = page.locator("#divider").bounding_box()
                 page.mouse.move(box["x"] + 3, box["y"] + 300)
                 page.mouse.down()

@@ -1,13 +1,14 @@
 """Tile serving benchmark: Mosaïque beside stock TiTiler and static tile files, same data, one run.
 
 Serves one built month (default: the 10 m build left by build_bench.py) three ways on 127.0.0.1:
-- Mosaïque: `mosaique serve` (uvicorn with httptools/uvloop), true-colour tiles, both the stored
-  JPEG blocks and the dynamic route;
+- Mosaïque: `mosaique serve` (uvicorn with httptools/uvloop), one process and two: true-colour
+  tiles (stored JPEG blocks, stored-or-PNG, dynamic), NDVI and difference tiles;
 - stock TiTiler: titiler.core's default TilerFactory (the `?url=` COG endpoint, as
   titiler.application mounts it) over the same true-colour VRT, same uvicorn;
 - static files: the same tiles saved as files, served by Starlette's StaticFiles on uvicorn.
 Requests use keep-alive clients (httpx), cold (each tile once) then warm (again), 1 then 8
-clients. Prints a table and rewrites the "Serving" section of docs/benchmarks.md.
+clients, then a memory soak of ``--soak`` requests. Prints a table and rewrites the "Serving"
+section of docs/benchmarks.md.
 
     .venv/bin/python bench/serve_bench.py [--data bench/out/build/data] [--tiles 400]
 """
@@ -15,6 +16,7 @@ clients. Prints a table and rewrites the "Serving" section of docs/benchmarks.md
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import subprocess
@@ -92,7 +94,7 @@ def run(urls: list[str], clients: int) -> tuple[list[float], float, int]:
                 t = time.perf_counter()
                 r = client.get(url)
                 lat.append(time.perf_counter() - t)
-                errors += r.status_code not in (200, 404)
+                errors += r.status_code not in (200, 204, 404)
         return lat, errors
 
     start_t = time.perf_counter()
@@ -108,43 +110,51 @@ def rss(proc: subprocess.Popen) -> int:
     return sum(q.memory_info().rss for q in [p, *p.children(recursive=True)])
 
 
+def load() -> str:
+    """The machine's 1-minute load average (other engineers share it)."""
+    return f"{os.getloadavg()[0]:.1f}"
+
+
 def main() -> None:
     """Run the benchmark."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=Path("bench/out/build/data"))
     parser.add_argument("--tiles", type=int, default=400, help="distinct tiles (spread over zooms 8-14)")
     parser.add_argument("--format", default="jpg", choices=["jpg", "png", "webp"])
+    parser.add_argument("--soak", type=int, default=20000, help="requests of the memory soak (8 clients)")
     args = parser.parse_args()
     months = Catalog(args.data).months()
     month, first = months[-1], months[0]
     zooms = range(8, 15)
     tiles = tiles_for(month.bounds, zooms, args.tiles // len(zooms))
     bin_dir = Path(sys.executable).parent
-    rows, summary = [], {}
+    rows, summary, loads = [], {}, [load()]
     with tempfile.TemporaryDirectory() as tmp:
-        ports = {name: free_port() for name in ("mosaique", "titiler", "static")}
+        ports = {name: free_port() for name in ("mosaique", "mosaique2", "titiler", "static")}
         base = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
         procs = {
-            "mosaique": start([str(bin_dir / "mosaique"), "serve", "--port", str(ports["mosaique"]),
-                               "--data-dir", str(args.data)], f"{base['mosaique']}/healthz"),
-            "titiler": start([sys.executable, "-c", VANILLA, str(ports["titiler"])], f"{base['titiler']}/docs"),
+            name: start([str(bin_dir / "mosaique"), "serve", "--port", str(ports[name]), "--workers", workers,
+                         "--data-dir", str(args.data)], f"{base[name]}/healthz")
+            for name, workers in (("mosaique", "1"), ("mosaique2", "2"))
         }
+        procs["titiler"] = start([sys.executable, "-c", VANILLA, str(ports["titiler"])], f"{base['titiler']}/docs")
         vrt = month.vrt("truecolor")
-        urls = {
-            "mosaique-stored": [f"{base['mosaique']}/months/{month.month}/truecolor/{z}/{x}/{y}.jpg"
-                                f"?build={month.build_id}" for z, x, y in tiles],
-            "mosaique-ndvi": [f"{base['mosaique']}/months/{month.month}/reflectance/tiles/WebMercatorQuad/{z}/{x}/{y}.png"
-                              f"?build={month.build_id}&{PRESETS['ndvi'].query()}" for z, x, y in tiles],
-            "mosaique-diff": [f"{base['mosaique']}/diff/{first.month}/{month.month}/tiles/WebMercatorQuad/{z}/{x}/{y}.png"
-                              f"?kind=ndvi" for z, x, y in tiles],
-            "mosaique": [f"{base['mosaique']}/months/{month.month}/truecolor/tiles/WebMercatorQuad/{z}/{x}/{y}.{args.format}"
-                         f"?build={month.build_id}" for z, x, y in tiles],
-            "titiler": [f"{base['titiler']}/cog/tiles/WebMercatorQuad/{z}/{x}/{y}.{args.format}?url={vrt}"
-                        for z, x, y in tiles],
+        pin, ndvi = f"?build={month.build_id}", PRESETS["ndvi"].query()
+        routes = {
+            "stored": f"/months/{month.month}/truecolor/{{z}}/{{x}}/{{y}}.jpg{pin}",
+            "auto": f"/months/{month.month}/truecolor/{{z}}/{{x}}/{{y}}{pin}",
+            "dynamic": f"/months/{month.month}/truecolor/tiles/WebMercatorQuad/{{z}}/{{x}}/{{y}}.{args.format}{pin}",
+            "ndvi": f"/months/{month.month}/reflectance/tiles/WebMercatorQuad/{{z}}/{{x}}/{{y}}.png{pin}&{ndvi}",
+            "diff": f"/diff/{first.month}/{month.month}/tiles/WebMercatorQuad/{{z}}/{{x}}/{{y}}.png?kind=ndvi",
         }
+        urls = {f"mosaique-{name}": [base["mosaique"] + route.format(z=z, x=x, y=y) for z, x, y in tiles]
+                for name, route in routes.items()}
+        urls["mosaique2-stored"] = [base["mosaique2"] + routes["stored"].format(z=z, x=x, y=y) for z, x, y in tiles]
+        urls["titiler"] = [f"{base['titiler']}/cog/tiles/WebMercatorQuad/{z}/{x}/{y}.{args.format}?url={vrt}"
+                           for z, x, y in tiles]
         # Static floor: the same tiles, pre-rendered to files once.
         with httpx.Client() as client:
-            for (z, x, y), url in zip(tiles, urls["mosaique"], strict=True):
+            for (z, x, y), url in zip(tiles, urls["mosaique-dynamic"], strict=True):
                 r = client.get(url)
                 if r.status_code == 200:
                     path = Path(tmp) / str(z) / str(x) / f"{y}.{args.format}"
@@ -153,7 +163,8 @@ def main() -> None:
         procs["static"] = start([sys.executable, "-c", STATIC, tmp, str(ports["static"])], base["static"])
         urls["static"] = [f"{base['static']}/{z}/{x}/{y}.{args.format}" for z, x, y in tiles]
         try:
-            for name in ("mosaique-stored", "mosaique", "mosaique-ndvi", "mosaique-diff", "titiler", "static"):
+            for name in ("mosaique-stored", "mosaique-auto", "mosaique-dynamic", "mosaique-ndvi", "mosaique-diff",
+                         "titiler", "static", "mosaique2-stored"):
                 rss0 = rss(procs[name.split("-")[0]])
                 for label, clients in (("cold, 1 client", 1), ("warm, 1 client", 1), ("warm, 8 clients", 8)):
                     lat, wall, errors = run(urls[name], clients)
@@ -161,27 +172,46 @@ def main() -> None:
                     rows.append([name, label, f"{p50:.1f}", f"{p95:.1f}", f"{len(lat) / wall:.0f}", str(errors)])
                     summary[(name, label)] = (p50, p95, len(lat) / wall)
                 rows[-1].append(f"{rss0 / 1e6:.0f} -> {rss(procs[name.split('-')[0]]) / 1e6:.0f}")
+            loads.append(load())
+            # Memory soak: the warm one-process server, every Mosaïque route in turn, 8 clients.
+            mixed = [u for group in zip(*(urls[f"mosaique-{r}"] for r in routes), strict=True) for u in group]
+            soak = (mixed * (args.soak // len(mixed) + 1))[:args.soak]
+            rss_before = rss(procs["mosaique"])
+            _, soak_wall, soak_errors = run(soak, 8)
+            rss_after = rss(procs["mosaique"])
+            loads.append(load())
         finally:
             for proc in procs.values():
                 proc.terminate()
                 proc.wait(timeout=10)
     for r in rows:
         r += [""] * (7 - len(r))
-    cold = {n: summary[(n, "cold, 1 client")][0] for n in ("mosaique-stored", "mosaique", "titiler", "static")}
+    cold = {n: summary[(n, "cold, 1 client")][0] for n in urls}
+    eight = {n: summary[(n, "warm, 8 clients")][2] for n in urls}
     body = f"""Command: `.venv/bin/python bench/serve_bench.py --data {args.data} --format {args.format}` ({len(tiles)}
-distinct true-colour tiles, zooms 8-14, over month {month.month} build {month.build_id}; keep-alive
-httpx clients on 127.0.0.1; each server one uvicorn process with httptools/uvloop).
+distinct tiles, zooms 8-14, over month {month.month} build {month.build_id}; keep-alive httpx clients
+on 127.0.0.1; each server one uvicorn process with httptools/uvloop, `mosaique2` the same app with
+`mosaique serve --workers 2`). Machine load average (1 min, other engineers' jobs included) at
+start / after the runs / after the soak: {" / ".join(loads)} on 2 cores.
 
-{table(rows, ["server", "run", "p50 ms", "p95 ms", "tiles/s", "errors", "server RSS MB"])}
+{table(rows, ["server-route", "run", "p50 ms", "p95 ms", "tiles/s", "errors", "server RSS MB"])}
 
-- `mosaique-stored`: `/months/{{month}}/truecolor/{{z}}/{{x}}/{{y}}.jpg`, the COG's own JPEG blocks
-  (zooms the files do not hold, here 14, are redirected to the dynamic route and cost two requests);
-  `mosaique`: the dynamic TiTiler route of the same layer; `mosaique-ndvi`: the NDVI preset (expression +
-  colormap on the reflectance layer); `mosaique-diff`: NDVI difference tiles between {first.month} and {month.month}
-  (four COG reads per tile).
-- Cold p50: Mosaïque stored {cold['mosaique-stored']:.1f} ms, dynamic {cold['mosaique']:.1f} ms, stock TiTiler
-  {cold['titiler']:.1f} ms (stored is **{cold['titiler'] / cold['mosaique-stored']:.1f}x** faster), static files
-  {cold['static']:.1f} ms (stored at **{cold['mosaique-stored'] / cold['static']:.1f}x** the static floor).
+- Routes: `stored` `/months/{{month}}/truecolor/{{z}}/{{x}}/{{y}}.jpg`, the COG's own JPEG blocks (zoom 14,
+  not stored, is rendered from the COG in the same request); `auto` `/months/{{month}}/truecolor/{{z}}/{{x}}/{{y}}`
+  (the page's true colour: the stored JPEG where the tile has no no-data pixel, else a PNG with
+  transparency); `dynamic` the TiTiler route of the same layer ({args.format}); `ndvi` the NDVI preset
+  (expression + colormap on the reflectance layer, paletted PNG); `diff` NDVI difference tiles
+  {first.month} -> {month.month} (two COGs per month).
+- Cold p50: stored {cold['mosaique-stored']:.1f} ms, dynamic {cold['mosaique-dynamic']:.1f} ms, stock TiTiler
+  {cold['titiler']:.1f} ms (stored is **{cold['titiler'] / cold['mosaique-stored']:.1f}x** faster, dynamic
+  **{cold['titiler'] / cold['mosaique-dynamic']:.1f}x**), static files {cold['static']:.1f} ms (stored at
+  **{cold['mosaique-stored'] / cold['static']:.1f}x** the static floor). NDVI {cold['mosaique-ndvi']:.1f} ms,
+  difference {cold['mosaique-diff']:.1f} ms (target <= 15 ms).
+- 8 clients: stored {eight['mosaique-stored']:.0f} tiles/s with one process, {eight['mosaique2-stored']:.0f} with two;
+  static files {eight['static']:.0f} (target >= 400). The clients run on the same 2 cores as the server.
+- Memory: {len(soak)} requests over every Mosaïque route ({soak_wall:.0f} s, {soak_errors} errors) took the
+  warm server from {rss_before / 1e6:.0f} to {rss_after / 1e6:.0f} MB RSS
+  (**{100 * (rss_after - rss_before) / rss_before:+.1f} %**, target < 10 %).
 """
     print(body)
     write_section("Serving", body)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,7 @@ from rasterio.io import MemoryFile
 from tests.helpers import free_port, published_months, running
 
 CHROMIUM = "/usr/bin/chromium"
+TILE = re.compile(r"/(months|diff)/.+/\d+/\d+/\d+")  # a tile URL: stored, dynamic or difference
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run", "--use-gl=swiftshader", "--enable-unsafe-swiftshader"]
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -47,7 +49,7 @@ def page(server: str) -> Iterator[Page]:
         def on_request(request) -> None:
             if not request.url.startswith((server, "blob:", "data:")):
                 page.outside.append(request.url)
-            if "/tiles/" in request.url:
+            if TILE.search(request.url):
                 page.tile_requests.append(request.url)
 
         page.on("request", on_request)

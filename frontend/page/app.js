@@ -166,6 +166,9 @@ async function showPixel(lngLat) {
 }
 
 async function main() {
+  // Both maps share MapLibre's image request queue (16 by default): let the right map's first
+  // tiles be asked for at once instead of after all of the left map's.
+  maplibregl.setMaxParallelImageRequests(64);
   readUrl();
   status("Loading months…");
   try {
