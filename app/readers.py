@@ -4,15 +4,17 @@ Web tiles are read from the one COG that holds them (a region COG from the regio
 month's overview COG below it), whose 256 px blocks are the tiles themselves; points, parts and
 statistics go through the month's VRT or overview. The server never sees a file path in a URL.
 
-Opening a COG costs about 1 ms (rasterio open, CRS, overviews): each server thread keeps its
-last ``OPEN_PER_THREAD`` readers open. A build's files never change, so a kept reader is never
-stale; a dataset handle is used by one thread only, as GDAL requires.
+Opening a COG costs about 1 ms (rasterio open, CRS, overviews): readers are kept open between
+requests, each lent to one thread at a time as GDAL requires. A build's files never change, so
+a kept reader is never stale.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import attr
@@ -25,24 +27,9 @@ from rio_tiler.models import ImageData, Info, PointData
 
 from mosaic.catalog import Month
 
-OPEN_PER_THREAD = 16
-_open = threading.local()
-
-
-def open_reader(path: str, tms: TileMatrixSet = WEB_MERCATOR_TMS) -> Reader:
-    """A rio-tiler reader of ``path`` for this thread, kept open for the next requests (do not close it)."""
-    readers: OrderedDict[tuple[str, str], Reader] | None = getattr(_open, "readers", None)
-    if readers is None:
-        readers = _open.readers = OrderedDict()
-    key = (path, tms.id)
-    reader = readers.get(key)
-    if reader is None:
-        reader = readers[key] = Reader(path, tms=tms)
-        if len(readers) > OPEN_PER_THREAD:
-            readers.popitem(last=False)[1].close()
-    else:
-        readers.move_to_end(key)
-    return reader
+KEPT_OPEN = 64
+_lock = threading.Lock()
+_idle: OrderedDict[tuple[str, str], list[Reader]] = OrderedDict()  # least recently used first
 
 
 @dataclass(frozen=True)
@@ -51,6 +38,32 @@ class MonthLayer:
 
     month: Month
     layer: str
+
+
+@contextmanager
+def open_reader(path: str, tms: TileMatrixSet = WEB_MERCATOR_TMS) -> Iterator[Reader]:
+    """A rio-tiler reader of ``path`` for this thread alone while the block runs, then kept open
+    for the next request (at most ``KEPT_OPEN`` idle readers, the least recently used closed)."""
+    key = (path, tms.id)
+    with _lock:
+        idle = _idle.get(key)
+        reader = idle.pop() if idle else None
+    if reader is None:
+        reader = Reader(path, tms=tms)
+    try:
+        yield reader
+    finally:
+        closing = []
+        with _lock:
+            _idle.setdefault(key, []).append(reader)
+            _idle.move_to_end(key)
+            while sum(map(len, _idle.values())) > KEPT_OPEN:
+                oldest = next(iter(_idle))
+                closing.append(_idle[oldest].pop())
+                if not _idle[oldest]:
+                    del _idle[oldest]
+        for old in closing:
+            old.close()
 
 
 @attr.s
@@ -67,38 +80,42 @@ class MonthLayerReader(BaseReader):
         self.minzoom = 0
         self.maxzoom = self.input.month.zoom
 
-    def _reader(self, path: str) -> Reader:
-        return open_reader(path, self.tms)
-
     def tile(self, tile_x: int, tile_y: int, tile_z: int, **kwargs: object) -> ImageData:
         """Read web tile z/x/y from the one COG holding it."""
         source = self.input.month.source(self.input.layer, tile_z, tile_x, tile_y)
         if source is None:  # the COG's own reader refuses tiles outside it
             raise TileOutsideBounds(f"tile {tile_z}/{tile_x}/{tile_y} holds no data of {self.input.month.month}")
-        return self._reader(source).tile(tile_x, tile_y, tile_z, **kwargs)
+        with open_reader(source, self.tms) as src:
+            return src.tile(tile_x, tile_y, tile_z, **kwargs)
 
     def point(self, lon: float, lat: float, **kwargs: object) -> PointData:
         """Full-resolution values at a point (through the month's VRT)."""
-        return self._reader(self.input.month.vrt(self.input.layer)).point(lon, lat, **kwargs)
+        with open_reader(self.input.month.vrt(self.input.layer), self.tms) as src:
+            return src.point(lon, lat, **kwargs)
 
     def info(self) -> Info:
         """Dataset description (of the month's overview COG, plus the month's bounds and zooms)."""
-        info = self._reader(self.input.month.overview(self.input.layer)).info()
+        with open_reader(self.input.month.overview(self.input.layer), self.tms) as src:
+            info = src.info()
         return info.model_copy(update={"bounds": self.bounds, "crs": WGS84_CRS.to_string(),
                                        "minzoom": self.minzoom, "maxzoom": self.maxzoom})
 
     def statistics(self, **kwargs: object) -> dict:
         """Band statistics of the whole month (from the overview COG)."""
-        return self._reader(self.input.month.overview(self.input.layer)).statistics(**kwargs)
+        with open_reader(self.input.month.overview(self.input.layer), self.tms) as src:
+            return src.statistics(**kwargs)
 
     def preview(self, **kwargs: object) -> ImageData:
         """A small image of the whole month (from the overview COG)."""
-        return self._reader(self.input.month.overview(self.input.layer)).preview(**kwargs)
+        with open_reader(self.input.month.overview(self.input.layer), self.tms) as src:
+            return src.preview(**kwargs)
 
     def part(self, bbox: tuple[float, float, float, float], **kwargs: object) -> ImageData:
         """An area of the month (through the VRT; callers bound its size)."""
-        return self._reader(self.input.month.vrt(self.input.layer)).part(bbox, **kwargs)
+        with open_reader(self.input.month.vrt(self.input.layer), self.tms) as src:
+            return src.part(bbox, **kwargs)
 
     def feature(self, shape: dict, **kwargs: object) -> ImageData:
         """An area of the month under a GeoJSON feature (through the VRT)."""
-        return self._reader(self.input.month.vrt(self.input.layer)).feature(shape, **kwargs)
+        with open_reader(self.input.month.vrt(self.input.layer), self.tms) as src:
+            return src.feature(shape, **kwargs)
