@@ -30,6 +30,35 @@ function writeUrl() {
 
 function month(id) { return months.find((m) => m.month === id); }
 
+// Tile fetches of the two maps take turns, at most 6 at a time (the browser's connections to one
+// server): each side's first tiles arrive early instead of after all of the other side's.
+const queues = { left: [], right: [] };
+let inFlight = 0, turn = "left";
+
+function pump() {
+  while (inFlight < 6 && (queues.left.length || queues.right.length)) {
+    if (!queues[turn].length) turn = turn === "left" ? "right" : "left";
+    const job = queues[turn].shift();
+    turn = turn === "left" ? "right" : "left";
+    if (job.signal.aborted) { job.reject(new DOMException("tile no longer needed", "AbortError")); continue; }
+    inFlight++;
+    fetch(job.url, { signal: job.signal })
+      .then(async (r) => {
+        if (!r.ok) throw Object.assign(new Error(`HTTP ${r.status}`), { status: r.status });
+        return { data: await r.arrayBuffer() };
+      })
+      .then(job.resolve, job.reject)
+      .finally(() => { inFlight--; pump(); });
+  }
+}
+
+for (const side of ["left", "right"]) {
+  maplibregl.addProtocol(`tiles-${side}`, (params, abort) => new Promise((resolve, reject) => {
+    queues[side].push({ url: params.url.slice(`tiles-${side}://`.length), signal: abort.signal, resolve, reject });
+    pump();
+  }));
+}
+
 function tilesFor(id) {
   const m = month(id);
   if (state.mode !== "swipe") {
@@ -42,23 +71,23 @@ function tilesFor(id) {
   return { url: url.replace(location.origin, ""), maxzoom: m.maxzoom };
 }
 
-function style(id) {
+function style(id, side) {
   const m = month(id);
   const base = tilesFor(id);
-  const sources = { mosaic: { type: "raster", tiles: [base.url], tileSize: 256, maxzoom: base.maxzoom, bounds: m.bounds,
+  const sources = { mosaic: { type: "raster", tiles: [`tiles-${side}://${base.url}`], tileSize: 256, maxzoom: base.maxzoom, bounds: m.bounds,
     attribution: ATTRIBUTION } };
   const layers = [{ id: "background", type: "background", paint: { "background-color": "#dde3ea" } },
     { id: "mosaic", type: "raster", source: "mosaic", paint: { "raster-opacity": state.opacity } }];
   if (state.validity) {
-    sources.validity = { type: "raster", tiles: [m.links.presets.validity.tiles.replace(location.origin, "")],
+    sources.validity = { type: "raster", tiles: [`tiles-${side}://${m.links.presets.validity.tiles.replace(location.origin, "")}`],
       tileSize: 256, maxzoom: m.maxzoom, bounds: m.bounds };
     layers.push({ id: "validity", type: "raster", source: "validity" });
   }
   return { version: 8, sources, layers };
 }
 
-function makeMap(container, id) {
-  const map = new maplibregl.Map({ container, style: style(id), center: [state.lng, state.lat], zoom: state.zoom,
+function makeMap(container, id, side) {
+  const map = new maplibregl.Map({ container, style: style(id, side), center: [state.lng, state.lat], zoom: state.zoom,
     attributionControl: { compact: false }, maxZoom: 16, fadeDuration: 0 });
   map.on("error", (e) => status(`Tiles could not be loaded (${e.error?.status || e.error?.message || "error"})`));
   map.on("click", (e) => showPixel(e.lngLat));
@@ -132,8 +161,8 @@ function legend() {
 
 function refresh() {
   $("maps").classList.toggle("difference", state.mode !== "swipe");
-  left.setStyle(style(state.left));
-  right.setStyle(style(state.right));
+  left.setStyle(style(state.left, "left"));
+  right.setStyle(style(state.right, "right"));
   legend();
   writeUrl();
 }
@@ -166,8 +195,7 @@ async function showPixel(lngLat) {
 }
 
 async function main() {
-  // Both maps share MapLibre's image request queue (16 by default): let the right map's first
-  // tiles be asked for at once instead of after all of the left map's.
+  // Both maps share MapLibre's image request queue (16 by default): hand all tiles to the queues above.
   maplibregl.setMaxParallelImageRequests(64);
   readUrl();
   status("Loading months…");
@@ -198,8 +226,8 @@ async function main() {
   $("mode").value = state.mode;
   $("validity").checked = state.validity;
   $("opacity").value = state.opacity;
-  left = makeMap("map-left", state.left);
-  right = makeMap("map-right", state.right);
+  left = makeMap("map-left", state.left, "left");
+  right = makeMap("map-right", state.right, "right");
   left.addControl(new maplibregl.ScaleControl(), "bottom-left");
   sync(left, right);
   sync(right, left);
