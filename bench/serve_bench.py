@@ -104,6 +104,13 @@ def run(urls: list[str], clients: int) -> tuple[list[float], float, int]:
     return [x for lat, _ in results for x in lat], wall, sum(e for _, e in results)
 
 
+def cpu(proc: subprocess.Popen) -> float:
+    """CPU seconds (user + system) used so far by a server process tree: unlike latency, hardly
+    changed by other jobs on the machine."""
+    p = psutil.Process(proc.pid)
+    return sum(sum(q.cpu_times()[:2]) for q in [p, *p.children(recursive=True)])
+
+
 def rss(proc: subprocess.Popen) -> int:
     """RSS of a server process tree."""
     p = psutil.Process(proc.pid)
@@ -167,9 +174,12 @@ def main() -> None:
                          "titiler", "static", "mosaique2-stored"):
                 rss0 = rss(procs[name.split("-")[0]])
                 for label, clients in (("cold, 1 client", 1), ("warm, 1 client", 1), ("warm, 8 clients", 8)):
+                    cpu0 = cpu(procs[name.split("-")[0]])
                     lat, wall, errors = run(urls[name], clients)
+                    cpu_ms = (cpu(procs[name.split("-")[0]]) - cpu0) / len(lat) * 1000
                     p50, p95 = statistics.median(lat) * 1000, statistics.quantiles(lat, n=20)[18] * 1000
-                    rows.append([name, label, f"{p50:.1f}", f"{p95:.1f}", f"{len(lat) / wall:.0f}", str(errors)])
+                    rows.append([name, label, f"{p50:.1f}", f"{p95:.1f}", f"{cpu_ms:.1f}", f"{len(lat) / wall:.0f}",
+                                 str(errors)])
                     summary[(name, label)] = (p50, p95, len(lat) / wall)
                 rows[-1].append(f"{rss0 / 1e6:.0f} -> {rss(procs[name.split('-')[0]]) / 1e6:.0f}")
             loads.append(load())
@@ -185,7 +195,7 @@ def main() -> None:
                 proc.terminate()
                 proc.wait(timeout=10)
     for r in rows:
-        r += [""] * (7 - len(r))
+        r += [""] * (8 - len(r))
     cold = {n: summary[(n, "cold, 1 client")][0] for n in urls}
     eight = {n: summary[(n, "warm, 8 clients")][2] for n in urls}
     body = f"""Command: `.venv/bin/python bench/serve_bench.py --data {args.data} --format {args.format}` ({len(tiles)}
@@ -194,7 +204,7 @@ on 127.0.0.1; each server one uvicorn process with httptools/uvloop, `mosaique2`
 `mosaique serve --workers 2`). Machine load average (1 min, other engineers' jobs included) at
 start / after the runs / after the soak: {" / ".join(loads)} on 2 cores.
 
-{table(rows, ["server-route", "run", "p50 ms", "p95 ms", "tiles/s", "errors", "server RSS MB"])}
+{table(rows, ["server-route", "run", "p50 ms", "p95 ms", "server CPU ms/tile", "tiles/s", "errors", "server RSS MB"])}
 
 - Routes: `stored` `/months/{{month}}/truecolor/{{z}}/{{x}}/{{y}}.jpg`, the COG's own JPEG blocks (zoom 14,
   not stored, is rendered from the COG in the same request); `auto` `/months/{{month}}/truecolor/{{z}}/{{x}}/{{y}}`
@@ -202,6 +212,8 @@ start / after the runs / after the soak: {" / ".join(loads)} on 2 cores.
   transparency); `dynamic` the TiTiler route of the same layer ({args.format}); `ndvi` the NDVI preset
   (expression + colormap on the reflectance layer, paletted PNG); `diff` NDVI difference tiles
   {first.month} -> {month.month} (two COGs per month).
+- `server CPU ms/tile`: CPU time of the server process(es) per request, HTTP included: on this
+  shared machine latency grows with other jobs' load, CPU time much less.
 - Cold p50: stored {cold['mosaique-stored']:.1f} ms, dynamic {cold['mosaique-dynamic']:.1f} ms, stock TiTiler
   {cold['titiler']:.1f} ms (stored is **{cold['titiler'] / cold['mosaique-stored']:.1f}x** faster, dynamic
   **{cold['titiler'] / cold['mosaique-dynamic']:.1f}x**), static files {cold['static']:.1f} ms (stored at
