@@ -6,6 +6,10 @@ the block's compressed data behind the file's shared JPEG tables. This route rea
 standalone JPEG (tables + block) and answers it. Zooms the files do not hold (overzoom, the
 lowest zooms) are rendered from the COG in the same request, as the dynamic route would (a
 redirect would cost the client a second round trip).
+
+JPEG has no transparency: no-data pixels come out black. The second route, for maps that show
+what lies under the mosaic (the page), answers the stored block only where the tile's no-data
+mask block is all valid, and a PNG with transparent no data elsewhere.
 """
 
 from __future__ import annotations

@@ -71,17 +71,18 @@ function tilesFor(id) {
   return { url: url.replace(location.origin, ""), maxzoom: m.maxzoom };
 }
 
+// Tiles appear at once: a fade would repaint both maps for 300 ms after every tile.
 function style(id, side) {
   const m = month(id);
   const base = tilesFor(id);
   const sources = { mosaic: { type: "raster", tiles: [`tiles-${side}://${base.url}`], tileSize: 256, maxzoom: base.maxzoom, bounds: m.bounds,
     attribution: ATTRIBUTION } };
   const layers = [{ id: "background", type: "background", paint: { "background-color": "#dde3ea" } },
-    { id: "mosaic", type: "raster", source: "mosaic", paint: { "raster-opacity": state.opacity } }];
+    { id: "mosaic", type: "raster", source: "mosaic", paint: { "raster-opacity": state.opacity, "raster-fade-duration": 0 } }];
   if (state.validity) {
     sources.validity = { type: "raster", tiles: [`tiles-${side}://${m.links.presets.validity.tiles.replace(location.origin, "")}`],
       tileSize: 256, maxzoom: m.maxzoom, bounds: m.bounds };
-    layers.push({ id: "validity", type: "raster", source: "validity" });
+    layers.push({ id: "validity", type: "raster", source: "validity", paint: { "raster-fade-duration": 0 } });
   }
   return { version: 8, sources, layers };
 }
