@@ -200,19 +200,6 @@ def check(paths: tuple[Path, ...], month: str | None) -> None:
     sys.exit(3 if result.problems else 0)
 
 
-def _limit_malloc_arenas(arenas: int = 2) -> None:
-    """Two glibc malloc arenas per server process instead of one per busy tile thread: measured
-    with 8 clients, RSS then levels off instead of creeping up (bench/serve_bench.py soak)."""
-    import ctypes
-    import os
-
-    os.environ.setdefault("MALLOC_ARENA_MAX", str(arenas))  # worker processes: read at their start
-    try:
-        ctypes.CDLL("libc.so.6").mallopt(-8, arenas)  # this process: M_ARENA_MAX
-    except (OSError, AttributeError):
-        pass  # not glibc: nothing to tune
-
-
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="Port.")
@@ -227,7 +214,6 @@ def serve(host: str, port: int, workers: int | None, data_dir: str | None) -> No
     settings = _settings(data_dir, workers=workers)
     # Worker processes build the app from the environment: hand them the resolved data directory.
     os.environ["MOSAIQUE_DATA_DIR"] = settings.data_dir if settings.remote else str(settings.local_data_dir())
-    _limit_malloc_arenas()
     click.echo(f"serving {settings.data_dir} on http://{host}:{port}")
     uvicorn.run(
         "app.main:create_app", factory=True, host=host, port=port, workers=settings.workers,
