@@ -12,7 +12,7 @@ import logging
 import math
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -131,10 +131,18 @@ class _Storage:
         self._names = frozenset(names)
 
     def exists(self, rel: str) -> bool:
-        """Whether a file exists inside the product folder."""
+        """Whether a file exists inside the product folder.
+
+        Raises:
+            UnsafePath: in an unzipped product, ``rel`` (or a symlink on its way) leads outside
+                the product folder (zip members never leave the zip).
+        """
         if self.is_zip:
             return f"{self.folder}/{rel}" in self._names
-        return (self.path / rel).is_file()
+        target = self.path / rel
+        if not target.resolve().is_relative_to(self.path.resolve()):
+            raise errors.UnsafePath(self.folder, f"{rel} leads outside the product folder")
+        return target.is_file()
 
     def read_bytes(self, rel: str) -> bytes:
         """Read a (small) file of the product."""
@@ -151,7 +159,6 @@ class _Storage:
         if self.is_zip:
             return f"/vsizip/{self.path}/{self.folder}/{rel}"
         return str(self.path / rel)
-
 
 
 @dataclass
@@ -186,6 +193,10 @@ class L3AProduct:
             raise errors.WrongLevel(label, f"product level is {name.level}, not L3A")
         if month is not None and name.month != month:
             raise errors.WrongMonth(label, f"synthesis month is {name.month}, not the requested {month}")
+        if name.tile not in france_tiles():
+            raise errors.OutsideFrance(
+                label, f"tile {name.tile} is not one of the {len(france_tiles())} tiles covering metropolitan France"
+            )
         warnings: list[str] = []
         if storage.is_zip and path.stem != label:
             warnings.append(f"zip file {path.name} holds product {label}")
@@ -314,6 +325,36 @@ class L3AProduct:
         return str(self.name)
 
 
+def verify_zip(path: Path) -> None:
+    """Check the CRC of every member of a product's zip (GDAL's ``/vsizip/`` does not).
+
+    A member whose bytes were damaged inflates to wrong pixel values without any error from
+    GDAL; this reads the whole zip once, so it belongs with the product's checksum.
+    """
+    try:
+        with zipfile.ZipFile(path) as zf:
+            bad = zf.testzip()
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+        raise errors.UnreadableArchive(path.name, f"corrupt zip ({exc})") from None
+    if bad is not None:
+        raise errors.UnreadableArchive(path.name, f"corrupt zip member {bad} (CRC mismatch)")
+
+
+def check_readable(label: str, assets: dict[str, str], names: Iterable[str], rows: int = 1024) -> None:
+    """Read every pixel of some assets, window by window; raise for the first that fails.
+
+    Raises:
+        UnreadableRaster: naming the product (``label``), the asset and GDAL's reason.
+    """
+    for name in names:
+        try:
+            with rasterio.open(assets[name]) as ds:
+                for row in range(0, ds.height, rows):
+                    ds.read(1, window=Window(0, row, ds.width, min(rows, ds.height - row)))
+        except RasterioError as exc:
+            raise errors.UnreadableRaster(label, f"{name}: {exc}") from None
+
+
 def _read_metadata(storage: _Storage, name: ProductName, warnings: list[str]) -> ProductMetadata:
     """Read MTD_ALL.xml and cross-check it with the product name."""
     label, rel = str(name), mtd_file(str(name))
@@ -410,7 +451,7 @@ def _check_position(
     """Compare the rasters' position with the ESA tile grid and the metadata (rasters win)."""
     left, _, _, top = grids["R1"].bounds
     tile = france_tiles().get(name.tile)
-    if tile is not None:
+    if tile is not None:  # a tile outside France was refused by _check_tile
         offset = math.hypot(left - tile.ulx, top - tile.uly)
         if offset > _MAX_TILE_OFFSET_M:
             raise errors.GridMismatch(
