@@ -1,8 +1,9 @@
-"""Broken L3A inputs through `mosaique build` against a month already published.
+"""Broken L3A inputs built against a month already published.
 
-Each kind alone: exit 1, the product and the reason on stderr, the published month unchanged to
-the byte and nothing left behind. All kinds among good products: exit 3, the month republished
-from the good products only, every bad one named in the manifest.
+Each kind alone (the build API): the build fails naming the product and the reason, the
+published month is unchanged to the byte and nothing is left behind. All kinds at once through
+`mosaique build`: exit 1, each named on stderr, the month unchanged; among good products: exit 3,
+the month republished from the good products only, every bad one named in the manifest.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from mosaic.build import BuildOptions, build_month
+from mosaic.build import BuildFailed, BuildOptions, build_month
 from mosaic.store import DataStore
 from processing.sample import generate_products
 from tests.bad_products import BAD, BUILD_BAD, PIXEL
@@ -22,6 +23,7 @@ from tests.helpers import run_cli, snapshot
 MONTH = "2018-07"
 PUBLISHED = ["T31TCJ", "T31TDJ"]
 KINDS = {kind: maker for kind, (maker, _error, _reason) in BAD.items()} | {k: m for k, (m, _) in BUILD_BAD.items()}
+SYNC = BuildOptions(scheduler="sync", progress=False)
 REASONS = {kind: reason for kind, (_m, _e, reason) in BAD.items()} | {k: r for k, (_, r) in BUILD_BAD.items()}
 
 
@@ -30,15 +32,19 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A data directory where MONTH is published from two products."""
     root = tmp_path_factory.mktemp("published")
     generate_products(root / "good", tiles=PUBLISHED, months=[MONTH], pixel_size=PIXEL, as_zip=True, workers=1)
-    build_month(root / "data", MONTH, [root / "good"], BuildOptions(scheduler="sync", progress=False))
+    build_month(root / "data", MONTH, [root / "good"], SYNC)
     return root / "data"
 
 
-def build(data: Path, *inputs: Path) -> tuple[int, str]:
-    """`mosaique build` of MONTH; exit code and stderr."""
-    done = run_cli("build", "--month", MONTH, "--input", *map(str, inputs), "--scheduler", "sync",
-                   "--data-dir", str(data))
-    return done.returncode, done.stderr
+@pytest.fixture(scope="module")
+def bad(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """One input of each kind, by kind."""
+    return {kind: maker(tmp_path_factory.mktemp("bad")) for kind, maker in KINDS.items()}
+
+
+def build_args(data: Path, *inputs: Path) -> list[str]:
+    """Arguments of `mosaique build` of MONTH."""
+    return ["build", "--month", MONTH, "--input", *map(str, inputs), "--scheduler", "sync", "--data-dir", str(data)]
 
 
 def leftovers(data: Path) -> list[Path]:
@@ -51,32 +57,51 @@ def leftovers(data: Path) -> list[Path]:
 
 @pytest.mark.parametrize("kind", list(KINDS))
 def test_bad_input_alone_fails_naming_it_and_leaves_the_month_as_it_was(
-    kind: str, published: Path, tmp_path: Path
+    kind: str, bad: dict[str, Path], published: Path
 ) -> None:
     before = snapshot(published)
     served = DataStore(published).read_catalog()["months"][MONTH]["build_id"]
-    path = KINDS[kind](tmp_path)
-    code, err = build(published, path)
-    assert code == 1, err
-    assert REASONS[kind] in err
+    path = bad[kind]
+    with pytest.raises(BuildFailed) as failed:
+        build_month(published, MONTH, [path], SYNC)
+    message = str(failed.value)
+    assert REASONS[kind] in message
     if kind not in ("folder without products", "empty input folder"):
-        assert path.name.removesuffix(".zip") in err
-    assert f"nothing was published ({MONTH} still serves build {served})" in err
-    assert "Traceback" not in err
+        assert path.name.removesuffix(".zip") in message
+    assert message.endswith(f"nothing was published ({MONTH} still serves build {served})")
     assert snapshot(published) == before
     assert leftovers(published) == []
 
 
-def test_bad_inputs_among_good_ones_are_skipped_and_the_month_republished(published: Path, tmp_path: Path) -> None:
+def test_cli_with_only_bad_inputs_exits_1_naming_each_and_publishes_nothing(
+    bad: dict[str, Path], published: Path, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(published, data)
+    done = run_cli(*build_args(data, *bad.values()))
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    for kind, path in bad.items():
+        if kind not in ("folder without products", "empty input folder"):
+            assert path.name.removesuffix(".zip") in done.stderr, kind
+        if kind not in ("product of another month", "folder without products", "empty input folder"):
+            assert REASONS[kind] in done.stderr, kind
+    assert snapshot(data) == snapshot(published)
+    assert leftovers(data) == []
+
+
+def test_bad_inputs_among_good_ones_are_skipped_and_the_month_republished(
+    bad: dict[str, Path], published: Path, tmp_path: Path
+) -> None:
     data = tmp_path / "data"
     shutil.copytree(published, data)
     good = generate_products(tmp_path / "good", tiles=[*PUBLISHED, "T31TCH"], months=[MONTH], pixel_size=PIXEL,
                              as_zip=True, workers=1)
     older = generate_products(tmp_path / "older", tiles=["T31TCH"], months=[MONTH], pixel_size=PIXEL, as_zip=True,
                               workers=1, version=(1, 0))
-    bad = [maker(tmp_path / f"bad{i}") for i, maker in enumerate(KINDS.values())]
     first = DataStore(data).read_catalog()["months"][MONTH]["build_id"]
-    code, err = build(data, tmp_path / "good", *older, *bad)
+    done = run_cli(*build_args(data, tmp_path / "good", *older, *bad.values()))
+    code, err = done.returncode, done.stderr
     assert code == 3, err
     entry = DataStore(data).read_catalog()["months"][MONTH]
     assert entry["build_id"] != first and entry["products"] == len(good)
