@@ -1,0 +1,141 @@
+"""Faults during a build: SIGKILL at each stage, a full disk, a Dask worker killed.
+
+The stages are recognised from what a build visibly does (its month lock, the files appearing
+in its ``.tmp-*`` folder and in ``parts/``), never from sleeps; the last one is held in place by
+taking the catalog's lock, which publishing waits for.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from mosaic.build import BuildOptions, build_month
+from mosaic.store import DataStore
+from processing.sample import generate_products
+from tests.helpers import CLI, snapshot
+
+PIXEL = 1000.0
+MONTH = "2018-08"
+PUBLISHED = ["T31TCJ", "T31TDJ", "T31TCH", "T31TDH"]
+MORE = ["T31TCK", "T31TDK", "T31TEJ", "T31TEH"]
+SYNC = BuildOptions(scheduler="sync", progress=False)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``in/``: 4 products, published in ``data/``; ``more/``: 4 other products."""
+    root = tmp_path_factory.mktemp("world")
+    for folder, tiles in (("in", PUBLISHED), ("more", MORE)):
+        generate_products(root / folder, tiles=tiles, months=[MONTH], pixel_size=PIXEL, as_zip=True, workers=1)
+    build_month(root / "data", MONTH, [root / "in"], SYNC)
+    return root
+
+
+def month_dir(data: Path) -> Path:
+    """The month's folder in a data directory."""
+    return data / "months" / MONTH
+
+
+def leftovers(data: Path) -> list[Path]:
+    """What a dead build leaves: temporary files and folders, finished builds not in the catalog."""
+    published = DataStore(data).read_catalog()["months"][MONTH]["build_id"]
+    builds = month_dir(data) / "builds"
+    return [*builds.glob(".tmp-*"), *(month_dir(data) / "parts").glob(".*"),
+            *(b for b in builds.iterdir() if not b.name.startswith(".") and b.name > published)]
+
+
+# -- the stages of a build, as seen from outside -------------------------------------------
+def _holds_month_lock(pid: int, data: Path) -> bool:
+    inode = (month_dir(data) / ".lock").stat().st_ino
+    for line in Path("/proc/locks").read_text().splitlines():
+        fields = line.split()
+        if "FLOCK" in fields and str(pid) in fields and fields[fields.index(str(pid)) + 1].endswith(f":{inode}"):
+            return True
+    return False
+
+
+def _files(data: Path, pattern: str, name: str = ".*") -> bool:
+    try:
+        return any(re.fullmatch(name, p.name) for p in month_dir(data).glob(pattern))
+    except OSError:  # a folder renamed or removed under the walk
+        return False
+
+
+STAGES: dict[str, Callable[[int, Path], bool]] = {
+    "scanning the inputs": lambda pid, data: _holds_month_lock(pid, data) and not _files(data, "builds/.tmp-*"),
+    "warping a product": lambda pid, data: _files(data, "parts/.*.tmp"),
+    "compositing a region": lambda pid, data: _files(data, "builds/.tmp-*/work/*", r"\d+-\d+-\d+\.[0-9a-f]{32}"),
+    "writing a region COG": lambda pid, data: _files(data, "builds/.tmp-*/regions/*/.*.tmp"),
+    "writing the overview COGs": lambda pid, data: _files(data, "builds/.tmp-*/overview/.*.tmp"),
+    "publishing the catalog": lambda pid, data: len(list(month_dir(data).glob("builds/2*"))) > 1,
+}
+
+
+@contextmanager
+def catalog_held(data: Path, hold: bool) -> Iterator[None]:
+    """Hold the catalog's lock (publishing waits for it) for the duration of the block."""
+    if not hold:
+        yield
+        return
+    fd = os.open(data / ".catalog.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def kill_at(stage: str, cmd: list[str], data: Path, timeout: float = 120) -> None:
+    """Run a build and SIGKILL it as soon as it is seen at ``stage``."""
+    with catalog_held(data, stage == "publishing the catalog"):
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + timeout
+        seen = False
+        while proc.poll() is None and time.monotonic() < deadline:
+            seen = STAGES[stage](proc.pid, data)
+            if seen:
+                break
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert seen, f"the build was never seen {stage}"
+
+
+def assert_intact(data: Path, before: dict[str, str]) -> None:
+    """The published files are as they were; anything new is a leftover of the dead build."""
+    now = snapshot(data)
+    assert {k: now.get(k) for k in before} == before
+    dead = [str(p.relative_to(data)) for p in leftovers(data)]
+    assert all(any(k.startswith(d) for d in dead) for k in set(now) - set(before))
+
+
+@pytest.mark.parametrize("stage", list(STAGES))
+def test_sigkill_at_each_stage_loses_nothing_and_the_next_build_cleans_up(
+    stage: str, world: Path, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(world / "data", data)
+    before = snapshot(data)
+    served = DataStore(data).read_catalog()["months"][MONTH]["build_id"]
+    inputs = [world / "in", world / "more"]
+    kill_at(stage, [*CLI, "build", "--month", MONTH, "--input", *map(str, inputs), "--scheduler", "sync",
+                    "--data-dir", str(data)], data)
+    assert_intact(data, before)
+    if stage != "scanning the inputs":
+        assert leftovers(data), "the build was killed after it finished"
+    after = build_month(data, MONTH, inputs, SYNC)
+    assert leftovers(data) == []
+    assert sorted(p.name for p in (month_dir(data) / "builds").iterdir()) == [served, after.build_id]
+    assert DataStore(data).read_catalog()["months"][MONTH]["build_id"] == after.build_id
+    assert len(json.loads((after.build_dir / "manifest.json").read_text())["inputs"]) == len(PUBLISHED + MORE)
