@@ -139,3 +139,46 @@ def test_sigkill_at_each_stage_loses_nothing_and_the_next_build_cleans_up(
     assert sorted(p.name for p in (month_dir(data) / "builds").iterdir()) == [served, after.build_id]
     assert DataStore(data).read_catalog()["months"][MONTH]["build_id"] == after.build_id
     assert len(json.loads((after.build_dir / "manifest.json").read_text())["inputs"]) == len(PUBLISHED + MORE)
+
+
+# -- a full disk ---------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def small_disk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A 16 MB tmpfs, mounted for the module's tests."""
+    mnt = tmp_path_factory.mktemp("disk")
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mnt)], capture_output=True, text=True)
+    if done.returncode:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip() or done.returncode}")
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "--lazy", str(mnt)], check=True)
+
+
+@pytest.mark.parametrize("free_kb", [0, 256, 1024])
+def test_full_disk_fails_cleanly_and_the_next_build_succeeds(free_kb: int, small_disk: Path, world: Path) -> None:
+    data = small_disk / "data"
+    shutil.rmtree(data, ignore_errors=True)
+    shutil.copytree(world / "data", data)
+    before = snapshot(data)
+    served = DataStore(data).read_catalog()["months"][MONTH]["build_id"]
+    inputs = [world / "in", world / "more"]
+    filler = small_disk / "filler"
+    with filler.open("wb") as f:
+        os.posix_fallocate(f.fileno(), 0, shutil.disk_usage(small_disk).free - free_kb * 1024)
+    try:
+        done = subprocess.run([*CLI, "build", "--month", MONTH, "--input", *map(str, inputs), "--scheduler", "sync",
+                               "--data-dir", str(data)], capture_output=True, text=True, timeout=300)
+    finally:
+        filler.unlink()
+    assert done.returncode == 1, done.stderr
+    message = next(line for line in done.stderr.splitlines() if line.startswith("build failed: "))
+    assert f"nothing was published ({MONTH} still serves build {served})" in message
+    assert f"MB free in {data}" in message
+    assert "No space left on device" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert snapshot(data) == before
+    assert leftovers(data) == []  # removed by the failed build itself
+    after = build_month(data, MONTH, inputs, SYNC)
+    assert DataStore(data).read_catalog()["months"][MONTH]["build_id"] == after.build_id
+    assert leftovers(data) == []
