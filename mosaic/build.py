@@ -31,7 +31,7 @@ from mosaic.grid import OutputGrid
 from mosaic.inputs import checksum, fingerprint
 from mosaic.layers import LAYERS
 from mosaic.parts import PART_ASSETS, Part, part_geometry, part_key, warp_part
-from mosaic.store import DataStore, new_build_id, write_json_atomic
+from mosaic.store import DataStore, new_build_id, remove_strays, write_json_atomic
 from processing.errors import InvalidProduct, WrongMonth
 from processing.naming import parse_month
 from processing.product import L3AProduct, check_readable, verify_zip
@@ -267,9 +267,11 @@ def build_month(
         write_json_atomic(tmp / "manifest.json", manifest)
         write_json_atomic(tmp / "item.json", mf.stac_item(manifest))
         shutil.rmtree(tmp / "work", ignore_errors=True)
+        remove_strays(tmp)  # files of tasks killed with their worker (and run again by Dask)
         final = store.build_dir(month, build_id)
         os.rename(tmp, final)
         store.publish(month, _catalog_entry(manifest, final.relative_to(store.root)))
+        remove_strays(store.parts_dir(month))
         for pruned in store.prune(month, options.keep_builds):
             log.info("pruned old build %s of %s", pruned, month)
         _prune_parts(store, month)

@@ -56,6 +56,18 @@ def write_json_atomic(path: Path, data: object) -> None:
         tmp.unlink(missing_ok=True)
 
 
+def remove_strays(folder: Path) -> list[Path]:
+    """Delete the temporary files of unfinished writes (``.*.tmp``) under ``folder``.
+
+    A Dask task killed with its worker leaves one behind; Dask runs the task again elsewhere,
+    so the finished file exists too and the stray must not be published or kept.
+    """
+    strays = [p for p in folder.rglob(".*.tmp") if p.is_file()]
+    for stray in strays:
+        stray.unlink(missing_ok=True)
+    return strays
+
+
 def _fsync_dir(folder: Path) -> None:
     fd = os.open(folder, os.O_RDONLY)
     try:

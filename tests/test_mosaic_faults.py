@@ -182,3 +182,49 @@ def test_full_disk_fails_cleanly_and_the_next_build_succeeds(free_kb: int, small
     after = build_month(data, MONTH, inputs, SYNC)
     assert DataStore(data).read_catalog()["months"][MONTH]["build_id"] == after.build_id
     assert leftovers(data) == []
+
+
+# -- a Dask worker killed ------------------------------------------------------------------
+@pytest.mark.parametrize(("task", "allowed_failures"), [("make_part", 3), ("make_region", 3), ("make_region", 0)])
+def test_dask_worker_killed_mid_build_is_retried_or_fails_cleanly(
+    task: str, allowed_failures: int, world: Path, tmp_path: Path
+) -> None:
+    import dask
+    import numpy as np
+    import rasterio
+    from distributed import Client, LocalCluster
+
+    data = tmp_path / "data"
+    shutil.copytree(world / "data", data)
+    before = snapshot(data)
+    served = DataStore(data).read_catalog()["months"][MONTH]["build_id"]
+    inputs = [world / "in", world / "more"]
+    with dask.config.set({"distributed.scheduler.allowed-failures": allowed_failures}):
+        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    with cluster, Client(cluster) as client:
+        proc = subprocess.Popen([*CLI, "build", "--month", MONTH, "--input", *map(str, inputs), "--scheduler",
+                                 cluster.scheduler_address, "--data-dir", str(data)],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        victim = None
+        while victim is None and proc.poll() is None:
+            busy = client.processing()
+            victim = next((w for w, keys in busy.items() if any(task in str(k) for k in keys)), None)
+        assert victim is not None, "no build task was ever seen running"
+        os.kill(client.run(os.getpid, workers=[victim])[victim], signal.SIGKILL)
+        out, err = proc.communicate(timeout=300)
+    if allowed_failures:
+        assert proc.returncode == 0, err
+        entry = DataStore(data).read_catalog()["months"][MONTH]
+        assert entry["products"] == len(PUBLISHED + MORE)
+        reference = build_month(tmp_path / "ref", MONTH, inputs, SYNC)
+        for layer in ("reflectance", "flags", "dates"):
+            with rasterio.open(data / entry["path"] / f"{layer}.vrt") as a, \
+                    rasterio.open(reference.build_dir / f"{layer}.vrt") as b:
+                np.testing.assert_array_equal(a.read(), b.read())
+        assert not [p for p in (data / entry["path"]).rglob(".*")], "temporary files in the published build"
+    else:
+        assert proc.returncode == 1, err
+        assert "KilledWorker" in err and f"nothing was published ({MONTH} still serves build {served})" in err
+        assert "Traceback" not in err
+        assert snapshot(data) == before
+    assert leftovers(data) == []
