@@ -19,7 +19,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import pytest
+import rasterio
+from distributed import Client, LocalCluster, Scheduler
 
 from mosaic.build import BuildOptions, build_month
 from mosaic.store import DataStore
@@ -185,33 +188,35 @@ def test_full_disk_fails_cleanly_and_the_next_build_succeeds(free_kb: int, small
 
 
 # -- a Dask worker killed ------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Client]:
+    """A LocalCluster of 2 worker processes (with nannies, which restart killed workers)."""
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as local, \
+            Client(local) as client:
+        yield client
+
+
 @pytest.mark.parametrize(("task", "allowed_failures"), [("make_part", 3), ("make_region", 3), ("make_region", 0)])
 def test_dask_worker_killed_mid_build_is_retried_or_fails_cleanly(
-    task: str, allowed_failures: int, world: Path, tmp_path: Path
+    task: str, allowed_failures: int, cluster: Client, world: Path, tmp_path: Path
 ) -> None:
-    import dask
-    import numpy as np
-    import rasterio
-    from distributed import Client, LocalCluster
-
     data = tmp_path / "data"
     shutil.copytree(world / "data", data)
     before = snapshot(data)
     served = DataStore(data).read_catalog()["months"][MONTH]["build_id"]
     inputs = [world / "in", world / "more"]
-    with dask.config.set({"distributed.scheduler.allowed-failures": allowed_failures}):
-        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
-    with cluster, Client(cluster) as client:
-        proc = subprocess.Popen([*CLI, "build", "--month", MONTH, "--input", *map(str, inputs), "--scheduler",
-                                 cluster.scheduler_address, "--data-dir", str(data)],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        victim = None
-        while victim is None and proc.poll() is None:
-            busy = client.processing()
-            victim = next((w for w, keys in busy.items() if any(task in str(k) for k in keys)), None)
-        assert victim is not None, "no build task was ever seen running"
-        os.kill(client.run(os.getpid, workers=[victim])[victim], signal.SIGKILL)
-        out, err = proc.communicate(timeout=300)
+    cluster.wait_for_workers(2)
+    cluster.run_on_scheduler(_set_allowed_failures, n=allowed_failures)
+    proc = subprocess.Popen([*CLI, "build", "--month", MONTH, "--input", *map(str, inputs), "--scheduler",
+                             cluster.scheduler.address, "--data-dir", str(data)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    victim = None
+    while victim is None and proc.poll() is None:
+        busy = cluster.processing()
+        victim = next((w for w, keys in busy.items() if any(task in str(k) for k in keys)), None)
+    assert victim is not None, f"no {task} task was ever seen running"
+    os.kill(cluster.run(os.getpid, workers=[victim])[victim], signal.SIGKILL)
+    _, err = proc.communicate(timeout=300)
     if allowed_failures:
         assert proc.returncode == 0, err
         entry = DataStore(data).read_catalog()["months"][MONTH]
@@ -228,3 +233,7 @@ def test_dask_worker_killed_mid_build_is_retried_or_fails_cleanly(
         assert "Traceback" not in err
         assert snapshot(data) == before
     assert leftovers(data) == []
+
+
+def _set_allowed_failures(dask_scheduler: Scheduler, n: int) -> None:
+    dask_scheduler.allowed_failures = n
