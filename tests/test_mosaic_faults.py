@@ -110,6 +110,7 @@ def kill_at(stage: str, cmd: list[str], data: Path, timeout: float = 120) -> Non
             seen = STAGES[stage](proc.pid, data)
             if seen:
                 break
+            time.sleep(0.001)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
     assert seen, f"the build was never seen {stage}"
@@ -214,6 +215,7 @@ def test_dask_worker_killed_mid_build_is_retried_or_fails_cleanly(
     while victim is None and proc.poll() is None:
         busy = cluster.processing()
         victim = next((w for w, keys in busy.items() if any(task in str(k) for k in keys)), None)
+        time.sleep(0.001)
     assert victim is not None, f"no {task} task was ever seen running"
     os.kill(cluster.run(os.getpid, workers=[victim])[victim], signal.SIGKILL)
     _, err = proc.communicate(timeout=300)
