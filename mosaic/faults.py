@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import errno
 import functools
+import logging
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import ParamSpec, TypeVar
 
@@ -22,6 +23,7 @@ from osgeo import gdal
 from mosaic.store import DataStore
 from processing.errors import MosaiqueError
 
+log = logging.getLogger("mosaique.build")
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -39,12 +41,17 @@ class TaskFailed(BuildFailed):
 
 @contextmanager
 def gdal_errors() -> Iterator[list[str]]:
-    """Collect the error messages osgeo GDAL emits in this thread (exceptions still raise)."""
+    """Collect the error messages osgeo GDAL emits in this thread (exceptions still raise).
+
+    Warnings go to the log, as GDAL's default handler would have printed them.
+    """
     messages: list[str] = []
 
     def handler(err_class: int, _err_no: int, message: str) -> None:
         if err_class >= gdal.CE_Failure:
             messages.append(message)
+        elif err_class == gdal.CE_Warning:
+            log.warning("GDAL: %s", message)
 
     gdal.PushErrorHandler(handler)
     try:
@@ -53,7 +60,7 @@ def gdal_errors() -> Iterator[list[str]]:
         gdal.PopErrorHandler()
 
 
-def explain(exc: BaseException, gdal_messages: list[str] = ()) -> str:  # type: ignore[assignment]
+def explain(exc: BaseException, gdal_messages: Sequence[str] = ()) -> str:
     """One line naming an exception, its causes and GDAL's messages; a full disk says ENOSPC."""
     parts: list[str] = []
     no_space = False
