@@ -23,6 +23,10 @@ from tests.helpers import run_cli, snapshot
 MONTH = "2018-07"
 PUBLISHED = ["T31TCJ", "T31TDJ"]
 KINDS = {kind: maker for kind, (maker, _error, _reason) in BAD.items()} | {k: m for k, (m, _) in BUILD_BAD.items()}
+NAMELESS = {"folder without products", "empty input folder"}
+"""Kinds with no product to name."""
+UNREPORTED = NAMELESS | {"product of another month"}
+"""Kinds that are not errors when other inputs are given (nothing found; ignored, counted)."""
 SYNC = BuildOptions(scheduler="sync", progress=False)
 REASONS = {kind: reason for kind, (_m, _e, reason) in BAD.items()} | {k: r for k, (_, r) in BUILD_BAD.items()}
 
@@ -66,7 +70,7 @@ def test_bad_input_alone_fails_naming_it_and_leaves_the_month_as_it_was(
         build_month(published, MONTH, [path], SYNC)
     message = str(failed.value)
     assert REASONS[kind] in message
-    if kind not in ("folder without products", "empty input folder"):
+    if kind not in NAMELESS:
         assert path.name.removesuffix(".zip") in message
     assert message.endswith(f"nothing was published ({MONTH} still serves build {served})")
     assert snapshot(published) == before
@@ -82,9 +86,9 @@ def test_cli_with_only_bad_inputs_exits_1_naming_each_and_publishes_nothing(
     assert done.returncode == 1, done.stderr
     assert "Traceback" not in done.stderr
     for kind, path in bad.items():
-        if kind not in ("folder without products", "empty input folder"):
+        if kind not in NAMELESS:
             assert path.name.removesuffix(".zip") in done.stderr, kind
-        if kind not in ("product of another month", "folder without products", "empty input folder"):
+        if kind not in UNREPORTED:
             assert REASONS[kind] in done.stderr, kind
     assert snapshot(data) == snapshot(published)
     assert leftovers(data) == []
@@ -110,7 +114,7 @@ def test_bad_inputs_among_good_ones_are_skipped_and_the_month_republished(
     skipped = [f"{s['product']}: {s['reason']}" for s in manifest["skipped"]]
     assert f"{older[0].name.removesuffix('.zip')}: superseded by" in "\n".join(skipped)
     for kind, reason in REASONS.items():
-        if kind not in ("product of another month", "folder without products", "empty input folder"):
+        if kind not in UNREPORTED:
             assert any(reason in s for s in skipped), (kind, skipped)
             assert reason in err
     assert "ignored 1 products of other months" in err

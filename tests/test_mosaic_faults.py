@@ -46,6 +46,18 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+def fresh_copy(world: Path, data: Path) -> tuple[dict[str, str], str]:
+    """Copy the published data of ``world`` to ``data``; its snapshot and its published build id."""
+    shutil.copytree(world / "data", data)
+    return snapshot(data), DataStore(data).read_catalog()["months"][MONTH]["build_id"]
+
+
+def build_cmd(world: Path, data: Path, scheduler: str = "sync") -> list[str]:
+    """`mosaique build` of the published and the other products into ``data``."""
+    return [*CLI, "build", "--month", MONTH, "--input", str(world / "in"), str(world / "more"),
+            "--scheduler", scheduler, "--data-dir", str(data)]
+
+
 def month_dir(data: Path) -> Path:
     """The month's folder in a data directory."""
     return data / "months" / MONTH
@@ -129,12 +141,9 @@ def test_sigkill_at_each_stage_loses_nothing_and_the_next_build_cleans_up(
     stage: str, world: Path, tmp_path: Path
 ) -> None:
     data = tmp_path / "data"
-    shutil.copytree(world / "data", data)
-    before = snapshot(data)
-    served = DataStore(data).read_catalog()["months"][MONTH]["build_id"]
+    before, served = fresh_copy(world, data)
     inputs = [world / "in", world / "more"]
-    kill_at(stage, [*CLI, "build", "--month", MONTH, "--input", *map(str, inputs), "--scheduler", "sync",
-                    "--data-dir", str(data)], data)
+    kill_at(stage, build_cmd(world, data), data)
     assert_intact(data, before)
     if stage != "scanning the inputs":
         assert leftovers(data), "the build was killed after it finished"
@@ -163,16 +172,13 @@ def small_disk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 def test_full_disk_fails_cleanly_and_the_next_build_succeeds(free_kb: int, small_disk: Path, world: Path) -> None:
     data = small_disk / "data"
     shutil.rmtree(data, ignore_errors=True)
-    shutil.copytree(world / "data", data)
-    before = snapshot(data)
-    served = DataStore(data).read_catalog()["months"][MONTH]["build_id"]
+    before, served = fresh_copy(world, data)
     inputs = [world / "in", world / "more"]
     filler = small_disk / "filler"
     with filler.open("wb") as f:
         os.posix_fallocate(f.fileno(), 0, shutil.disk_usage(small_disk).free - free_kb * 1024)
     try:
-        done = subprocess.run([*CLI, "build", "--month", MONTH, "--input", *map(str, inputs), "--scheduler", "sync",
-                               "--data-dir", str(data)], capture_output=True, text=True, timeout=300)
+        done = subprocess.run(build_cmd(world, data), capture_output=True, text=True, timeout=300)
     finally:
         filler.unlink()
     assert done.returncode == 1, done.stderr
@@ -202,15 +208,12 @@ def test_dask_worker_killed_mid_build_is_retried_or_fails_cleanly(
     task: str, allowed_failures: int, cluster: Client, world: Path, tmp_path: Path
 ) -> None:
     data = tmp_path / "data"
-    shutil.copytree(world / "data", data)
-    before = snapshot(data)
-    served = DataStore(data).read_catalog()["months"][MONTH]["build_id"]
+    before, served = fresh_copy(world, data)
     inputs = [world / "in", world / "more"]
     cluster.wait_for_workers(2)
     cluster.run_on_scheduler(_set_allowed_failures, n=allowed_failures)
-    proc = subprocess.Popen([*CLI, "build", "--month", MONTH, "--input", *map(str, inputs), "--scheduler",
-                             cluster.scheduler.address, "--data-dir", str(data)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(build_cmd(world, data, cluster.scheduler.address), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
     victim = None
     while victim is None and proc.poll() is None:
         busy = cluster.processing()
