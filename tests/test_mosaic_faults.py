@@ -198,7 +198,8 @@ def test_full_disk_fails_cleanly_and_the_next_build_succeeds(free_kb: int, small
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Client]:
     """A LocalCluster of 2 worker processes (with nannies, which restart killed workers)."""
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as local, \
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address="127.0.0.1:0") as local, \
             Client(local) as client:
         yield client
 
