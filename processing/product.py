@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import zipfile
 import zlib
 from collections.abc import Iterable, Iterator
@@ -140,7 +141,7 @@ class _Storage:
         if self.is_zip:
             return f"{self.folder}/{rel}" in self._names
         target = self.path / rel
-        if not target.resolve().is_relative_to(self.path.resolve()):
+        if not Path(os.path.realpath(target)).is_relative_to(os.path.realpath(self.path)):
             raise errors.UnsafePath(self.folder, f"{rel} leads outside the product folder")
         return target.is_file()
 

@@ -207,6 +207,17 @@ def link_outside_input(tmp: Path) -> Path:
     return tmp / "in"
 
 
+def link_loops(tmp: Path) -> Path:
+    """An input folder with a link back to itself, and two product-named links to each other."""
+    folder = tmp / "in"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "sub" / "up").symlink_to("..")
+    a, b = (folder / f"SENTINEL2X_20180715-000000-000_L3A_{t}_D_V1-1.zip" for t in ("T31TCJ", "T31TDJ"))
+    a.symlink_to(b.name)
+    b.symlink_to(a.name)
+    return folder
+
+
 def band_linked_outside(tmp: Path) -> Path:
     """A product folder whose B4 is a symbolic link to a file outside the product."""
     path = make(tmp / "in")
@@ -264,6 +275,7 @@ BUILD_BAD: dict[str, tuple[Callable[[Path], Path], str]] = {
     "corrupt bytes in a zip member": (corrupt_zip_member, "_FRC_B3.tif (CRC mismatch)"),
     "tile outside France": (outside_france, "tile T31UFS is not one of the 95 tiles"),
     "symbolic link leaving the input": (link_outside_input, "leads outside the input"),
+    "symbolic link loops": (link_loops, "broken symbolic link to SENTINEL2X_20180715-000000-000_L3A_T31TDJ"),
     "band linked outside the product": (band_linked_outside, "_FRC_B4.tif leads outside the product folder"),
     "metadata naming a file outside": (metadata_points_outside, "../../elsewhere.tif leads outside the product"),
     "metadata entity bomb": (_folder(_mtd_text(_BOMB)), "limit on input amplification factor"),
