@@ -118,7 +118,7 @@ def make_part(job: _ProductJob, grid: OutputGrid, parts_dir: str) -> dict:
     try:
         t0 = time.perf_counter()
         if job.known_checksum is None and job.path.endswith(".zip"):
-            verify_zip(Path(job.path))
+            verify_zip(Path(job.path), [job.assets[a].removeprefix(f"/vsizip/{job.path}/") for a in PART_ASSETS])
         digest = job.known_checksum or checksum(Path(job.path))
         t1 = time.perf_counter()
         key = part_key(digest, grid)

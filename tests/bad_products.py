@@ -272,7 +272,7 @@ def _empty_input(tmp: Path) -> Path:
 
 BUILD_BAD: dict[str, tuple[Callable[[Path], Path], str]] = {
     "band cut in its strips": (truncate_strips, "cannot be warped (B3"),
-    "corrupt bytes in a zip member": (corrupt_zip_member, "_FRC_B3.tif (CRC mismatch)"),
+    "corrupt bytes in a zip member": (corrupt_zip_member, "_FRC_B3.tif (Bad CRC-32"),
     "tile outside France": (outside_france, "tile T31UFS is not one of the 95 tiles"),
     "symbolic link leaving the input": (link_outside_input, "leads outside the input"),
     "symbolic link loops": (link_loops, "broken symbolic link to SENTINEL2X_20180715-000000-000_L3A_T31TDJ"),
