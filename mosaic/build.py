@@ -191,7 +191,8 @@ def build_month(
     """Build and publish ``month`` from the L3A products found under ``inputs``.
 
     Raises:
-        BuildFailed: nothing could be built (no valid product...); nothing was published.
+        BuildFailed: nothing could be built (no valid product, a full disk, dead workers...);
+            nothing was published and the files this build wrote are removed.
         BuildAlreadyRunning: another build of the month is running.
     """
     options = options or BuildOptions()
