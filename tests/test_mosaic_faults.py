@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
+import psutil
 import pytest
 import rasterio
 from distributed import Client, LocalCluster, Scheduler
@@ -52,10 +53,11 @@ def fresh_copy(world: Path, data: Path) -> tuple[dict[str, str], str]:
     return snapshot(data), DataStore(data).read_catalog()["months"][MONTH]["build_id"]
 
 
-def build_cmd(world: Path, data: Path, scheduler: str = "sync") -> list[str]:
-    """`mosaique build` of the published and the other products into ``data``."""
-    return [*CLI, "build", "--month", MONTH, "--input", str(world / "in"), str(world / "more"),
-            "--scheduler", scheduler, "--data-dir", str(data)]
+def build_cmd(world: Path, data: Path, scheduler: str | None = "sync") -> list[str]:
+    """`mosaique build` of the published and the other products into ``data`` (None: own LocalCluster)."""
+    where = ["--scheduler", scheduler] if scheduler else ["--workers", "2"]
+    return [*CLI, "build", "--month", MONTH, "--input", str(world / "in"), str(world / "more"), *where,
+            "--data-dir", str(data)]
 
 
 def month_dir(data: Path) -> Path:
@@ -112,8 +114,8 @@ def catalog_held(data: Path, hold: bool) -> Iterator[None]:
         os.close(fd)
 
 
-def kill_at(stage: str, cmd: list[str], data: Path, timeout: float = 120) -> None:
-    """Run a build and SIGKILL it as soon as it is seen at ``stage``."""
+def kill_at(stage: str, cmd: list[str], data: Path, timeout: float = 120) -> list[psutil.Process]:
+    """Run a build, SIGKILL it as soon as it is seen at ``stage``; its child processes then."""
     with catalog_held(data, stage == "publishing the catalog"):
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout
@@ -123,9 +125,11 @@ def kill_at(stage: str, cmd: list[str], data: Path, timeout: float = 120) -> Non
             if seen:
                 break
             time.sleep(0.001)
+        children = psutil.Process(proc.pid).children(recursive=True)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
     assert seen, f"the build was never seen {stage}"
+    return children
 
 
 def assert_intact(data: Path, before: dict[str, str]) -> None:
@@ -136,14 +140,18 @@ def assert_intact(data: Path, before: dict[str, str]) -> None:
     assert all(any(k.startswith(d) for d in dead) for k in set(now) - set(before))
 
 
-@pytest.mark.parametrize("stage", list(STAGES))
+@pytest.mark.parametrize(("stage", "scheduler"), [*((s, "sync") for s in STAGES), ("warping a product", None)])
 def test_sigkill_at_each_stage_loses_nothing_and_the_next_build_cleans_up(
-    stage: str, world: Path, tmp_path: Path
+    stage: str, scheduler: str | None, world: Path, tmp_path: Path
 ) -> None:
+    """``scheduler`` None: the build's own LocalCluster, whose workers must not outlive it."""
     data = tmp_path / "data"
     before, served = fresh_copy(world, data)
     inputs = [world / "in", world / "more"]
-    kill_at(stage, build_cmd(world, data), data)
+    children = kill_at(stage, build_cmd(world, data, scheduler), data)
+    assert children or scheduler, "the build's LocalCluster had no worker process"
+    _, alive = psutil.wait_procs(children, timeout=30)
+    assert not alive, f"processes of the killed build still run: {alive}"
     assert_intact(data, before)
     if stage != "scanning the inputs":
         assert leftovers(data), "the build was killed after it finished"
