@@ -359,7 +359,8 @@ def check_readable(label: str, assets: dict[str, str], names: Iterable[str], row
                 for row in range(0, ds.height, rows):
                     ds.read(1, window=Window(0, row, ds.width, min(rows, ds.height - row)))
         except RasterioError as exc:
-            raise errors.UnreadableRaster(label, f"{name}: {exc}") from None
+            detail = exc.__cause__ or exc  # GDAL's own words, rather than rasterio's "Read failed"
+            raise errors.UnreadableRaster(label, f"{name}: {detail}") from None
 
 
 def _read_metadata(storage: _Storage, name: ProductName, warnings: list[str]) -> ProductMetadata:
