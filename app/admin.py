@@ -49,6 +49,8 @@ def admin_router(settings: Settings, jobs: JobStore) -> APIRouter:
     roots = [r.resolve() for r in settings.resolved_input_roots()]
 
     def resolve_input(raw: str) -> str:
+        if "\x00" in raw:
+            raise HTTPException(400, "an input path may not contain a NUL character")
         for root in roots:
             candidate = (root / raw).resolve()
             if candidate.is_relative_to(root) and candidate.exists():

@@ -15,7 +15,7 @@ import sqlite3
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -50,8 +50,12 @@ def _now() -> str:
 class JobStore:
     """Build jobs in a SQLite database next to the data."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, redact: dict[Path, str] | None = None) -> None:
+        """``redact`` maps folders (e.g. the input roots) to the names shown instead of their paths."""
         self.path = path
+        shown = {path.parent.parent: "$DATA_DIR", **(redact or {})}
+        # Longest first, so a folder inside another is named by its own placeholder.
+        self._redactions = sorted(((str(k), v) for k, v in shown.items()), key=lambda kv: -len(kv[0]))
         path.parent.mkdir(parents=True, exist_ok=True)
         with self._db() as db:
             db.executescript(_SCHEMA)
@@ -97,14 +101,14 @@ class JobStore:
             row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
         if row is None:
             raise JobNotFound(f"no build job {job_id}")
-        return _describe(dict(row), redact=self.path.parent.parent)
+        return _describe(dict(row), self._redact)
 
     def list(self, limit: int = 50) -> list[dict]:
         """The newest jobs first."""
         self.refresh()
         with self._db() as db:
             rows = db.execute("SELECT * FROM jobs ORDER BY created DESC, rowid DESC LIMIT ?", (limit,)).fetchall()
-        return [_describe(dict(r), redact=self.path.parent.parent, tail=0) for r in rows]
+        return [_describe(dict(r), self._redact, tail=0) for r in rows]
 
     def cancel(self, job_id: str) -> dict:
         """Stop a queued or running job (its build leaves the published month untouched)."""
@@ -122,6 +126,12 @@ class JobStore:
         """Number of jobs by state."""
         with self._db() as db:
             return dict(db.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state").fetchall())
+
+    def _redact(self, text: str) -> str:
+        """Server paths replaced by their placeholders (admins see no filesystem layout)."""
+        for path, name in self._redactions:
+            text = text.replace(path, name)
+        return text
 
     def refresh(self) -> None:
         """Mark failed the active jobs whose runner is gone."""
@@ -178,13 +188,13 @@ def _alive(pid: int) -> bool:
         return True
 
 
-def _describe(job: dict, redact: Path, tail: int = 20) -> dict:
-    """Admin view of a job; the data directory's path is shown as ``$DATA_DIR``."""
+def _describe(job: dict, redact: Callable[[str], str], tail: int = 20) -> dict:
+    """Admin view of a job, with server paths replaced by placeholders (``$DATA_DIR``...)."""
     log = Path(job.pop("log"))
     job["force"] = bool(job["force"])
     text = log.read_text(errors="replace") if log.exists() else ""
-    lines = text.replace(str(redact), "$DATA_DIR").splitlines()
-    job["inputs"] = [str(i).replace(str(redact), "$DATA_DIR") for i in json.loads(job["inputs"])]
+    lines = redact(text).splitlines()
+    job["inputs"] = [redact(str(i)) for i in json.loads(job["inputs"])]
     progress = None
     for line in reversed(lines):
         if '"progress ' in line:
@@ -192,7 +202,7 @@ def _describe(job: dict, redact: Path, tail: int = 20) -> dict:
             progress = {"done": int(done), "total": int(total)}
             break
     if job["error"]:
-        job["error"] = job["error"].replace(str(redact), "$DATA_DIR")
+        job["error"] = redact(job["error"])
     if job["state"] == "succeeded":
         progress = {"done": 1, "total": 1} if progress is None else {**progress, "done": progress["total"]}
     job["progress"] = progress

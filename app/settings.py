@@ -54,6 +54,13 @@ class Settings(BaseSettings):
         """The input roots (default: the data directory's ``inputs`` folder)."""
         return self.input_roots or [self.local_data_dir() / "inputs"]
 
+    def input_placeholders(self) -> dict[Path, str]:
+        """How job views name the input roots instead of showing their paths."""
+        roots = self.resolved_input_roots()
+        names = ["$INPUT"] if len(roots) == 1 else [f"$INPUT{i}" for i in range(1, len(roots) + 1)]
+        return {path: name for root, name in zip(roots, names, strict=True)
+                for path in {root.absolute(), root.resolve()}}
+
     def jobs_db(self) -> Path:
         """The SQLite file of build jobs."""
         return self.local_data_dir() / "jobs" / "jobs.sqlite"

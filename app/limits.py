@@ -1,0 +1,100 @@
+"""Bounds on what one request may ask for, checked before any pixel is read.
+
+TiTiler's endpoints accept any tile size, output size, buffer, zoom range or band index; each is a
+way to make one request read gigabytes or crash a reader. ``check_request`` refuses them with a
+400 that names the parameter. Read errors caused by the request itself (an invalid geometry, an
+unknown band) become 400s whose text never shows a server path.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import HTTPException, Request
+from fastapi.responses import JSONResponse
+from pydantic import Field
+from titiler.core.dependencies import PartFeatureParams
+
+from mosaic.layers import LAYERS
+
+MAX_QUERY_LENGTH = 4096
+MAX_TILESIZE = 512
+MAX_IMAGE_SIZE = 2048
+"""Largest output side of statistics, parts and previews (pixels)."""
+MAX_PART_SIZE = 1024
+"""Default output side of statistics over a GeoJSON feature (TiTiler's default reads full resolution)."""
+MAX_ZOOM = 24
+INTEGER_BOUNDS: dict[str, tuple[int, int]] = {
+    "tilesize": (1, MAX_TILESIZE),
+    "max_size": (1, MAX_IMAGE_SIZE),
+    "width": (1, MAX_IMAGE_SIZE),
+    "height": (1, MAX_IMAGE_SIZE),
+    "minzoom": (0, MAX_ZOOM),
+    "maxzoom": (0, MAX_ZOOM),
+}
+NUMBER_BOUNDS: dict[str, tuple[float, float]] = {
+    "buffer": (0, 64),
+    "padding": (0, 64),
+    "lon": (-180, 180),
+    "lat": (-85.06, 85.06),
+}
+MAX_HISTOGRAM_BINS = 1000
+_PATH_LIKE = re.compile(r"(/vsi\w+/|(?<![\w.])/[\w.-]+/[\w./-]+|\.py\b)")
+
+
+@dataclass
+class BoundedPartParams(PartFeatureParams):
+    """TiTiler's part/feature sizes, but never unbounded: an area is read at most MAX_PART_SIZE wide."""
+
+    max_size: Annotated[int | None, Field(description="Maximum image size to read onto.")] = MAX_PART_SIZE
+
+
+def check_request(request: Request) -> None:
+    """Refuse oversized or out-of-range parameters (a FastAPI dependency of every route)."""
+    if len(request.url.query) > MAX_QUERY_LENGTH:
+        raise HTTPException(414, f"query string longer than {MAX_QUERY_LENGTH} characters")
+    params = {**request.path_params, **request.query_params}
+    for name, (low, high) in INTEGER_BOUNDS.items():
+        if name in params and not _integer_within(params[name], low, high):
+            raise HTTPException(400, f"{name} must be an integer from {low} to {high}")
+    for name, (low, high) in NUMBER_BOUNDS.items():
+        if name in params and not _number_within(params[name], low, high):
+            raise HTTPException(400, f"{name} must be a number from {low} to {high}")
+    _check_histogram_bins(request.query_params.get("histogram_bins"))
+    layer = LAYERS.get(request.path_params.get("layer", ""))
+    if layer is not None:
+        for raw in request.query_params.getlist("bidx"):
+            if not _integer_within(raw, 1, len(layer.bands)):
+                raise HTTPException(400, f"bidx must be a band index of the {layer.name} layer, "
+                                         f"from 1 to {len(layer.bands)}")
+
+
+async def client_error(request: Request, exc: Exception) -> JSONResponse:
+    """A 400 for a read refused because of the request; its text never shows a server path."""
+    message = str(exc)
+    if not message or _PATH_LIKE.search(message):
+        message = "the request cannot be answered for this layer (check its parameters)"
+    return JSONResponse({"detail": message}, status_code=400)
+
+
+def _integer_within(raw: object, low: int, high: int) -> bool:
+    text = str(raw).strip()
+    return text.lstrip("-").isdigit() and low <= int(text) <= high
+
+
+def _number_within(raw: object, low: float, high: float) -> bool:
+    try:
+        value = float(str(raw))
+    except ValueError:
+        return True  # not a number: FastAPI's own validation answers 422
+    return low <= value <= high
+
+
+def _check_histogram_bins(raw: str | None) -> None:
+    if raw is None:
+        return
+    parts = raw.split(",")
+    if len(parts) > MAX_HISTOGRAM_BINS or (len(parts) == 1 and not _integer_within(parts[0], 1, MAX_HISTOGRAM_BINS)):
+        raise HTTPException(400, f"histogram_bins must be at most {MAX_HISTOGRAM_BINS} bins")
