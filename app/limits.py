@@ -41,6 +41,7 @@ NUMBER_BOUNDS: dict[str, tuple[float, float]] = {
     "lat": (-85.06, 85.06),
 }
 MAX_HISTOGRAM_BINS = 1000
+_EXPRESSION_BAND = re.compile(r"\bb(\d+)\b")
 _PATH_LIKE = re.compile(r"(/vsi\w+/|(?<![\w.])/[\w.-]+/[\w./-]+|\.py\b)")
 
 
@@ -63,12 +64,14 @@ def check_request(request: Request) -> None:
         if name in params and not _number_within(params[name], low, high):
             raise HTTPException(400, f"{name} must be a number from {low} to {high}")
     _check_histogram_bins(request.query_params.get("histogram_bins"))
+    _check_tile_index(request.path_params)
     layer = LAYERS.get(request.path_params.get("layer", ""))
     if layer is not None:
-        for raw in request.query_params.getlist("bidx"):
-            if not _integer_within(raw, 1, len(layer.bands)):
-                raise HTTPException(400, f"bidx must be a band index of the {layer.name} layer, "
-                                         f"from 1 to {len(layer.bands)}")
+        count = len(layer.bands)
+        bands = request.query_params.getlist("bidx")
+        bands += _EXPRESSION_BAND.findall(request.query_params.get("expression", ""))
+        if not all(_integer_within(raw, 1, count) for raw in bands):
+            raise HTTPException(400, f"bands (bidx, or bN in expression) of the {layer.name} layer are 1 to {count}")
 
 
 async def client_error(request: Request, exc: Exception) -> JSONResponse:
@@ -90,6 +93,18 @@ def _number_within(raw: object, low: float, high: float) -> bool:
     except ValueError:
         return True  # not a number: FastAPI's own validation answers 422
     return low <= value <= high
+
+
+def _check_tile_index(path: dict[str, str]) -> None:
+    """z from 0 to MAX_ZOOM, x and y inside that zoom's WebMercatorQuad matrix."""
+    if "z" not in path:
+        return
+    if not _integer_within(path["z"], 0, MAX_ZOOM):
+        raise HTTPException(400, f"z must be an integer from 0 to {MAX_ZOOM}")
+    last = 2 ** int(path["z"]) - 1
+    for name in ("x", "y"):
+        if name in path and not _integer_within(path[name], 0, last):
+            raise HTTPException(400, f"{name} must be an integer from 0 to {last} at zoom {path['z']}")
 
 
 def _check_histogram_bins(raw: str | None) -> None:

@@ -7,10 +7,12 @@ operation are bounded so the whole run takes about a minute.
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import schemathesis
@@ -27,7 +29,7 @@ LEAKS = re.compile(r"Traceback \(most recent call last\)|File \"/|/(?:tmp|work|r
 
 
 @pytest.fixture(scope="module")
-def api_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[schemathesis.BaseSchema]:
+def api_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[schemathesis.BaseSchema, Path]]:
     root = tmp_path_factory.mktemp("fuzz")
     data = published_months(root, ["T31TCJ", "T31TDJ"], ["2018-07", "2018-08"], pixel_size=2000)
     (data / "inputs").symlink_to(root / "in")
@@ -39,12 +41,13 @@ def api_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[schemathesi
     with log.open("wb") as out, running(cmd, f"{base}/healthz", env=env, stdout=out, stderr=out):
         schema = schemathesis.openapi.from_url(f"{base}/openapi.json")
         schema.config.update(base_url=base, headers={"Authorization": f"Bearer {TOKEN}"})
-        yield schema
+        yield schema, log
     assert TOKEN not in log.read_text(), "the admin token appeared in the server log"
 
 
-def test_no_operation_answers_5xx_or_leaks(api_schema: schemathesis.BaseSchema) -> None:
+def test_no_operation_answers_5xx_or_leaks(api_schema: tuple[schemathesis.BaseSchema, Path]) -> None:
     """Every operation, generated cases: collect every failure, then report them all at once."""
+    api_schema, log = api_schema
     failures: dict[str, str] = {}
     statuses: Counter[int] = Counter()
     operations = [result.ok() for result in api_schema.get_all_operations()]
@@ -57,7 +60,8 @@ def test_no_operation_answers_5xx_or_leaks(api_schema: schemathesis.BaseSchema) 
         def fuzz(case: schemathesis.Case) -> None:
             response = case.call(timeout=30)
             statuses[response.status_code] += 1
-            where = f"{case.method} {case.formatted_path} {case.query or ''}"
+            body = str(case.body)[:200] if isinstance(case.body, dict | list | str) else ""
+            where = f"{case.method} {case.formatted_path} {case.query or ''} {body}"
             assert response.status_code < 500, f"{where} -> {response.status_code}"
             body = response.content.decode("utf-8", "replace") if _is_text(response.headers) else ""
             assert not LEAKS.search(body), f"{where} leaks: {body[:300]}"
@@ -68,7 +72,17 @@ def test_no_operation_answers_5xx_or_leaks(api_schema: schemathesis.BaseSchema) 
             failures[operation.label] = str(exc).splitlines()[0]
     print(f"{sum(statuses.values())} requests over {len(operations)} operations: {dict(sorted(statuses.items()))}")
     assert statuses[200] > len(operations), "the fuzzer barely reached the server: check the schema and server"
-    assert not failures, "\n".join(f"{label}: {why}" for label, why in failures.items())
+    assert not failures, "\n".join([f"{label}: {why}" for label, why in failures.items()] + _server_errors(log))
+
+
+def _server_errors(log: Path) -> list[str]:
+    """The last line of each exception the server logged (why it answered 500)."""
+    errors = []
+    for line in log.read_text().splitlines():
+        entry = json.loads(line) if line.startswith("{") else {}
+        if "exception" in entry:
+            errors.append(f"server: {entry['message']}: {entry['exception'].splitlines()[-1]}")
+    return errors
 
 
 def _cases(operation: schemathesis.APIOperation) -> st.SearchStrategy[schemathesis.Case]:
