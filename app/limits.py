@@ -8,6 +8,7 @@ unknown band) become 400s whose text never shows a server path.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Annotated
@@ -33,6 +34,7 @@ INTEGER_BOUNDS: dict[str, tuple[int, int]] = {
     "height": (1, MAX_IMAGE_SIZE),
     "minzoom": (0, MAX_ZOOM),
     "maxzoom": (0, MAX_ZOOM),
+    "p": (0, 100),  # percentiles of statistics
 }
 NUMBER_BOUNDS: dict[str, tuple[float, float]] = {
     "buffer": (0, 64),
@@ -56,13 +58,17 @@ def check_request(request: Request) -> None:
     """Refuse oversized or out-of-range parameters (a FastAPI dependency of every route)."""
     if len(request.url.query) > MAX_QUERY_LENGTH:
         raise HTTPException(414, f"query string longer than {MAX_QUERY_LENGTH} characters")
-    params = {**request.path_params, **request.query_params}
+    def values(name: str) -> list[str]:
+        return request.query_params.getlist(name) + ([request.path_params[name]] if name in request.path_params else [])
+
     for name, (low, high) in INTEGER_BOUNDS.items():
-        if name in params and not _integer_within(params[name], low, high):
+        if not all(_integer_within(raw, low, high) for raw in values(name)):
             raise HTTPException(400, f"{name} must be an integer from {low} to {high}")
     for name, (low, high) in NUMBER_BOUNDS.items():
-        if name in params and not _number_within(params[name], low, high):
+        if not all(_number_within(raw, low, high) for raw in values(name)):
             raise HTTPException(400, f"{name} must be a number from {low} to {high}")
+    if not all(_is_json_object(raw) for raw in values("algorithm_params")):
+        raise HTTPException(400, "algorithm_params must be a JSON object")
     _check_histogram_bins(request.query_params.get("histogram_bins"))
     _check_tile_index(request.path_params)
     layer = LAYERS.get(request.path_params.get("layer", ""))
@@ -93,6 +99,13 @@ def _number_within(raw: object, low: float, high: float) -> bool:
     except ValueError:
         return True  # not a number: FastAPI's own validation answers 422
     return low <= value <= high
+
+
+def _is_json_object(raw: str) -> bool:
+    try:
+        return isinstance(json.loads(raw), dict)
+    except ValueError:
+        return False
 
 
 def _check_tile_index(path: dict[str, str]) -> None:
