@@ -9,6 +9,7 @@ unknown band) become 400s whose text never shows a server path.
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass
 from typing import Annotated
@@ -69,7 +70,7 @@ def check_request(request: Request) -> None:
             raise HTTPException(400, f"{name} must be a number from {low} to {high}")
     if not all(_is_json_object(raw) for raw in values("algorithm_params")):
         raise HTTPException(400, "algorithm_params must be a JSON object")
-    _check_histogram_bins(request.query_params.get("histogram_bins"))
+    _check_histogram(request.query_params.get("histogram_bins"), request.query_params.get("histogram_range"))
     _check_tile_index(request.path_params)
     layer = LAYERS.get(request.path_params.get("layer", ""))
     if layer is not None:
@@ -120,9 +121,22 @@ def _check_tile_index(path: dict[str, str]) -> None:
             raise HTTPException(400, f"{name} must be an integer from 0 to {last} at zoom {path['z']}")
 
 
-def _check_histogram_bins(raw: str | None) -> None:
-    if raw is None:
-        return
-    parts = raw.split(",")
-    if len(parts) > MAX_HISTOGRAM_BINS or (len(parts) == 1 and not _integer_within(parts[0], 1, MAX_HISTOGRAM_BINS)):
-        raise HTTPException(400, f"histogram_bins must be at most {MAX_HISTOGRAM_BINS} bins")
+def _check_histogram(bins: str | None, span: str | None) -> None:
+    """At most MAX_HISTOGRAM_BINS bins; explicit edges increasing; a range whose min is below its max."""
+    if bins is not None:
+        parts = bins.split(",")
+        if len(parts) == 1:
+            if not _integer_within(parts[0], 1, MAX_HISTOGRAM_BINS):
+                raise HTTPException(400, f"histogram_bins must be a count from 1 to {MAX_HISTOGRAM_BINS}")
+        elif len(parts) > MAX_HISTOGRAM_BINS + 1 or not _increasing(parts):
+            raise HTTPException(400, "histogram_bins edges must be increasing numbers")
+    if span is not None and (len(span.split(",")) != 2 or not _increasing(span.split(","))):
+        raise HTTPException(400, "histogram_range must be two numbers, min,max, with min < max")
+
+
+def _increasing(parts: list[str]) -> bool:
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        return False
+    return all(math.isfinite(v) for v in values) and all(a < b for a, b in zip(values, values[1:], strict=False))
