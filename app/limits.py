@@ -11,12 +11,17 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import HTTPException, Request
+from fastapi import Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 from pydantic import Field
+from rio_tiler.errors import RioTilerError
+from rio_tiler.models import ImageData
+from titiler.core.algorithm import algorithms
+from titiler.core.algorithm.base import BaseAlgorithm
 from titiler.core.dependencies import PartFeatureParams
 
 from mosaic.layers import LAYERS
@@ -53,6 +58,26 @@ class BoundedPartParams(PartFeatureParams):
     """TiTiler's part/feature sizes, but never unbounded: an area is read at most MAX_PART_SIZE wide."""
 
     max_size: Annotated[int | None, Field(description="Maximum image size to read onto.")] = MAX_PART_SIZE
+
+
+class AlgorithmError(RioTilerError):
+    """A post-processing algorithm that cannot apply to what the request read."""
+
+
+def bounded_algorithm(
+    algorithm: Annotated[BaseAlgorithm | None, Depends(algorithms.dependency)] = None,
+) -> Callable[[ImageData], ImageData] | None:
+    """TiTiler's ``algorithm`` parameter, whose refusal of an image (wrong band count) is a 400, not a 500."""
+    if algorithm is None:
+        return None
+
+    def apply(image: ImageData) -> ImageData:
+        try:
+            return algorithm(image)
+        except (ValueError, IndexError) as exc:
+            raise AlgorithmError(f"{type(algorithm).__name__} cannot apply here: {exc}") from exc
+
+    return apply
 
 
 def check_request(request: Request) -> None:

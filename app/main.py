@@ -22,7 +22,7 @@ from app.api import api_router
 from app.caching import CacheHeadersMiddleware
 from app.differences import differences_router
 from app.jobs import JobConflict, JobNotFound, JobStore
-from app.limits import BoundedPartParams, check_request, client_error
+from app.limits import BoundedPartParams, bounded_algorithm, check_request, client_error
 from app.metrics import Metrics, MetricsMiddleware, metrics_router
 from app.page import mount_page
 from app.prerendered import prerendered_router
@@ -76,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         add_part=False,
         add_viewer=False,
         img_part_dependency=BoundedPartParams,
+        process_dependency=bounded_algorithm,
         environment_dependency=lambda: {"GDAL_CACHEMAX": settings.gdal_cachemax,
                                         "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR"},
     )
