@@ -39,6 +39,10 @@ class JobConflict(MosaiqueError):
     """A build of this month is already queued or running."""
 
 
+class TooManyJobs(MosaiqueError):
+    """As many builds as allowed are already queued or running."""
+
+
 class JobNotFound(MosaiqueError):
     """No job has this id."""
 
@@ -70,19 +74,27 @@ class JobStore:
         finally:
             db.close()
 
-    def start(self, month: str, inputs: list[str], data_dir: Path, force: bool = False) -> dict:
-        """Record a job and launch its runner; raises ``JobConflict`` if the month is busy."""
+    def start(self, month: str, inputs: list[str], data_dir: Path, force: bool = False, max_active: int = 1) -> dict:
+        """Record a job and launch its runner; ``JobConflict`` if the month is busy, ``TooManyJobs``
+        if ``max_active`` builds already are."""
         job_id = uuid.uuid4().hex[:12]
         log = self.path.parent / "logs" / f"{job_id}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
         self.refresh()
         try:
             with self._db() as db:
+                db.execute("BEGIN IMMEDIATE")  # count and insert as one step across server processes
+                active = db.execute("SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'running')").fetchone()[0]
+                if active >= max_active and not db.execute(
+                        "SELECT 1 FROM jobs WHERE month = ? AND state IN ('queued', 'running')", (month,)).fetchone():
+                    db.execute("ROLLBACK")
+                    raise TooManyJobs(f"{active} build(s) already running (MOSAIQUE_MAX_BUILDS={max_active})")
                 db.execute(
                     "INSERT INTO jobs (id, month, inputs, force, state, created, log) "
                     "VALUES (?, ?, ?, ?, 'queued', ?, ?)",
                     (job_id, month, json.dumps(inputs), int(force), _now(), str(log)),
                 )
+                db.execute("COMMIT")
         except sqlite3.IntegrityError:
             raise JobConflict(f"a build of {month} is already queued or running") from None
         with log.open("ab") as out:
@@ -126,6 +138,14 @@ class JobStore:
         """Number of jobs by state."""
         with self._db() as db:
             return dict(db.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state").fetchall())
+
+    def durations(self) -> dict[str, tuple[int, float]]:
+        """Finished jobs by outcome: how many, and their total run time in seconds."""
+        with self._db() as db:
+            rows = db.execute(
+                "SELECT state, COUNT(*), SUM((julianday(finished) - julianday(started)) * 86400) FROM jobs "
+                "WHERE started IS NOT NULL AND finished IS NOT NULL GROUP BY state").fetchall()
+        return {state: (count, total or 0.0) for state, count, total in rows}
 
     def _redact(self, text: str) -> str:
         """Server paths replaced by their placeholders (admins see no filesystem layout)."""

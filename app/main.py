@@ -17,13 +17,15 @@ from rio_tiler.errors import PointOutsideBounds, RioTilerError, TileOutsideBound
 from titiler.core.errors import DEFAULT_STATUS_CODES, add_exception_handlers
 from titiler.core.factory import TilerFactory
 
+from app.access import AccessLogMiddleware
 from app.admin import admin_router
 from app.api import api_router
 from app.caching import CacheHeadersMiddleware
 from app.differences import differences_router
+from app.headers import SecurityHeadersMiddleware
 from app.jobs import JobConflict, JobNotFound, JobStore
 from app.limits import BoundedPartParams, bounded_algorithm, check_request, client_error
-from app.metrics import Metrics, MetricsMiddleware, metrics_router
+from app.metrics import Metrics, metrics_router
 from app.page import mount_page
 from app.prerendered import prerendered_router
 from app.readers import MonthLayer, MonthLayerReader
@@ -98,10 +100,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.add_exception_handler(cls, _internal_error)
     app.add_exception_handler(RioTilerError, client_error)  # reads refused for the request's sake
     app.add_middleware(CacheHeadersMiddleware, latest_max_age=settings.cache_max_age)
-    app.add_middleware(MetricsMiddleware, metrics=metrics)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET"],
-                           allow_headers=["*"])
+                           allow_headers=["*"], expose_headers=["ETag", "X-Request-ID"])
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(AccessLogMiddleware, metrics=metrics)  # outermost: its request id covers all below
     return app
 
 

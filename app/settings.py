@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     cache_max_age: int = Field(60, ge=0, description="max-age (s) of tile URLs without a build id.")
     build_workers: int | None = Field(None, ge=1, description="LocalCluster workers (default: cores).")
     admin_token: SecretStr | None = Field(None, description="Bearer token of the admin API; unset disables it.")
+    admin_rate_limit: int = Field(30, ge=1, description="Admin build starts and cancels per minute per client (per process).")
+    max_builds: int = Field(1, ge=1, description="Builds (of any months) the admin API runs at once.")
     input_roots: list[Path] | None = Field(
         None, description="Folders admin builds may read products from (JSON list); default: DATA_DIR/inputs."
     )
