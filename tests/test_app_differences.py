@@ -86,4 +86,4 @@ def test_point_series_has_one_entry_per_month_with_the_layers_values(client: Tes
         assert entry["ndvi"] == pytest.approx((b[3] - b[2]) / (b[3] + b[2]), abs=1e-4)
     outside = client.get("/api/point/-30,43.8").json()["months"]
     assert all(m["flag"] is None and m["ndvi"] is None for m in outside)
-    assert client.get("/api/point/200,43.8").status_code == 422
+    assert client.get("/api/point/200,43.8").status_code == 400
