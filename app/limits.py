@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
+import numpy as np
 from fastapi import Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 from pydantic import Field
@@ -104,6 +105,9 @@ def check_request(request: Request) -> None:
         bands += _EXPRESSION_BAND.findall(request.query_params.get("expression", ""))
         if not all(_integer_within(raw, 1, count) for raw in bands):
             raise HTTPException(400, f"bands (bidx, or bN in expression) of the {layer.name} layer are 1 to {count}")
+        nodata = request.query_params.get("nodata")
+        if nodata is not None and not _fits(nodata, np.dtype(layer.dtype)):
+            raise HTTPException(400, f"nodata must be a value of the {layer.name} layer's type ({layer.dtype})")
 
 
 async def client_error(request: Request, exc: Exception) -> JSONResponse:
@@ -125,6 +129,18 @@ def _number_within(raw: object, low: float, high: float) -> bool:
     except ValueError:
         return True  # not a number: FastAPI's own validation answers 422
     return low <= value <= high
+
+
+def _fits(raw: str, dtype: np.dtype) -> bool:
+    """Whether ``raw`` is a number that ``dtype`` holds exactly (NaN only for float types)."""
+    try:
+        value = float(raw)
+    except ValueError:
+        return True  # not a number: TiTiler's own validation answers
+    if np.issubdtype(dtype, np.floating):
+        return not math.isinf(value)
+    info = np.iinfo(dtype)
+    return math.isfinite(value) and value.is_integer() and info.min <= value <= info.max
 
 
 def _is_json_object(raw: str) -> bool:
