@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import rasterio
 from affine import Affine
+from osgeo import gdal
 from rasterio.crs import CRS
 from rasterio.errors import RasterioError
 from rasterio.transform import array_bounds
@@ -402,6 +403,23 @@ def _locate_assets(storage: _Storage, name: ProductName, meta: ProductMetadata) 
     return assets
 
 
+TIFF_SIGNATURES = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")  # TIFF and BigTIFF, both byte orders
+
+
+def _is_geotiff(gdal_path: str) -> bool:
+    """Whether the file starts like a TIFF or BigTIFF (read through GDAL's VSI, before any driver parses it).
+
+    A missing or unreadable file passes here: opening it then reports why.
+    """
+    handle = gdal.VSIFOpenL(gdal_path, "rb")
+    if handle is None:
+        return True
+    try:
+        return gdal.VSIFReadL(1, 4, handle) in TIFF_SIGNATURES
+    finally:
+        gdal.VSIFCloseL(handle)
+
+
 def _check_rasters(
     label: str, assets: dict[str, str], storage: _Storage, warnings: list[str]
 ) -> dict[str, RasterGrid]:
@@ -410,8 +428,10 @@ def _check_rasters(
     first: dict[str, str] = {}
     for asset, gdal_path in assets.items():
         rel = gdal_path.rsplit(f"{storage.folder}/", 1)[-1] if storage.is_zip else Path(gdal_path).name
+        if not _is_geotiff(gdal_path):
+            raise errors.UnreadableRaster(label, f"{rel}: not a GeoTIFF (no TIFF signature; other formats are refused)")
         try:
-            with rasterio.open(gdal_path) as ds:
+            with rasterio.open(gdal_path, driver="GTiff") as ds:  # never a VRT or another format posing as one
                 dtype, count = ds.dtypes[0], ds.count
                 grid = RasterGrid(ds.crs, ds.transform, ds.width, ds.height)
         except RasterioError as exc:
