@@ -10,7 +10,7 @@ from osgeo import gdal
 
 from processing import errors
 from processing.product import L3AProduct
-from tests.test_processing_product import asset, make
+from tests.bad_products import asset, make
 
 
 @pytest.mark.parametrize("target", ["secret.tif", "/vsicurl/http://127.0.0.1:9/secret.tif"])
