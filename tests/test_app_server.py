@@ -197,4 +197,4 @@ def test_stored_jpeg_tiles_are_the_cog_blocks_and_other_zooms_are_rendered(serve
         assert over.status_code == 200 and over.headers["content-type"] == "image/jpeg"
         assert over.content == dynamic.content
         assert client.get(f"/months/{MONTH}/truecolor/7/1/1.jpg").status_code == 204
-        assert client.get(f"/months/{MONTH}/truecolor/7/999/1.jpg").status_code == 204
+        assert client.get(f"/months/{MONTH}/truecolor/7/999/1.jpg").status_code == 400  # not a zoom-7 tile
