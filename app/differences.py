@@ -7,6 +7,7 @@ observation there (land, water or snow: not all-month cloud, not no data).
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated, Literal
 
 import numpy as np
@@ -30,6 +31,7 @@ DIFFERENCES = {
 }
 DifferenceKind = Literal[tuple(DIFFERENCES)]  # type: ignore[valid-type]
 _FORMATS = {"png": ImageType.png, "webp": ImageType.webp}
+_pool = ThreadPoolExecutor(4, thread_name_prefix="diff")  # the second month is read meanwhile (GDAL frees the GIL)
 
 
 _BANDS = {"ndvi": (3, 4), "magnitude": (1, 2, 3, 4)}  # of the reflectance layer (B2, B3, B4, B8)
@@ -69,8 +71,9 @@ def differences_router(catalog: Catalog) -> APIRouter:
         """Change from ``month_a`` to ``month_b``, transparent where either is not valid."""
         if x >= 2**z or y >= 2**z:
             raise TileOutsideBounds(f"tile {z}/{x}/{y} is outside the grid")
+        read_b = _pool.submit(_read, catalog, month_b, build_b, z, x, y, tilesize, kind)
         a, valid_a, img = _read(catalog, month_a, build_a, z, x, y, tilesize, kind)
-        b, valid_b, _ = _read(catalog, month_b, build_b, z, x, y, tilesize, kind)
+        b, valid_b, _ = read_b.result()
         with np.errstate(divide="ignore", invalid="ignore"):
             if kind == "ndvi":  # bands B4, B8
                 value = (b[1] - b[0]) / (b[1] + b[0]) - (a[1] - a[0]) / (a[1] + a[0])

@@ -24,7 +24,8 @@ from serve_bench import free_port
 
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run", "--use-gl=swiftshader", "--enable-unsafe-swiftshader"]
-FIRST_TILES = "window.mosaique && mosaique.firstTile.left && mosaique.firstTile.right"
+# Functions, not expressions: Playwright evaluates an expression string with eval, which the page CSP forbids.
+FIRST_TILES = "() => window.mosaique && mosaique.firstTile.left && mosaique.firstTile.right"
 TILE = re.compile(r"/(months|diff)/.+/\d+/\d+/\d+")  # a tile URL: stored, dynamic or difference
 PAGE = Path(__file__).resolve().parent.parent / "frontend" / "page"
 
@@ -54,7 +55,7 @@ def main() -> None:
                 page.goto(f"{url}/#zoom=6&lng=2.5&lat=46.5")
                 page.wait_for_function(FIRST_TILES, timeout=60000)
                 times.append(page.evaluate("[mosaique.firstTile.left, mosaique.firstTile.right]"))
-                page.wait_for_function("mosaique.left.areTilesLoaded() && mosaique.right.areTilesLoaded()",
+                page.wait_for_function("() => mosaique.left.areTilesLoaded() && mosaique.right.areTilesLoaded()",
                                        timeout=120000)
                 loaded.append(page.evaluate("performance.now()"))
                 tiles = []
