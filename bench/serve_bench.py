@@ -94,7 +94,9 @@ def run(urls: list[str], clients: int) -> tuple[list[float], float, int]:
                 t = time.perf_counter()
                 r = client.get(url)
                 lat.append(time.perf_counter() - t)
-                errors += r.status_code not in (200, 204, 404)
+                if r.status_code not in (200, 204, 404):
+                    errors += 1
+                    print(f"error {r.status_code} {url}: {r.text[:200]}", file=sys.stderr)
         return lat, errors
 
     start_t = time.perf_counter()
