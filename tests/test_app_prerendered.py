@@ -55,7 +55,8 @@ def test_full_tiles_are_the_stored_jpeg_partial_ones_png_with_transparent_no_dat
     z, x, y = full[0]
     over = client.get(f"/months/{MONTH}/truecolor/{z + 1}/{2 * x}/{2 * y}{pin}")
     assert over.status_code == 200 and over.headers["content-type"] == "image/png"  # not stored: rendered
-    served = [line for line in client.get("/metrics").text.splitlines() if line.startswith("mosaique_tiles_served_total")]
+    metrics = client.get("/metrics").text.splitlines()
+    served = [line for line in metrics if line.startswith("mosaique_tiles_served_total")]
     assert float(served[0].split()[-1]) >= 2 * len(full) + len(partial) + 1  # stored tiles count as served
     assert client.get(f"/months/{MONTH}/truecolor/9/1/1").status_code == 204
     assert client.get(f"/months/{MONTH}/truecolor/9/1/1.png").status_code == 400  # y must be an integer
