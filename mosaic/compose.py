@@ -19,7 +19,7 @@ from rasterio.features import geometry_mask
 from rasterio.warp import transform_geom
 from rasterio.windows import Window
 
-from mosaic.cog import write_cog
+from mosaic.cog import BLOCK, write_cog
 from mosaic.grid import OutputGrid
 from mosaic.layers import DATES, FLAGS, LAYERS, REFLECTANCE, TRUECOLOR, render_truecolor
 from mosaic.parts import Part
@@ -57,7 +57,7 @@ def _profile(layer_name: str, size: int, transform: rasterio.Affine) -> dict:
     profile = {
         "driver": "GTiff", "width": size, "height": size, "count": len(layer.bands),
         "dtype": layer.dtype, "crs": "EPSG:3857", "transform": transform,
-        "tiled": True, "blockxsize": 512, "blockysize": 512, "interleave": "pixel", "sparse_ok": True,
+        "tiled": True, "blockxsize": BLOCK, "blockysize": BLOCK, "interleave": "pixel", "sparse_ok": True,
     }
     if layer.nodata is not None:
         profile["nodata"] = layer.nodata
