@@ -11,8 +11,8 @@ from pathlib import Path
 
 import rasterio
 from osgeo import gdal
-from rasterio.enums import Resampling
 from osgeo_utils.samples.validate_cloud_optimized_geotiff import validate
+from rasterio.enums import Resampling
 
 from mosaic.layers import Layer
 
