@@ -83,7 +83,7 @@ def compose_region(
     tmp = work_dir / f"{rid}.{uuid.uuid4().hex}"
     tmp.mkdir(parents=True)
     try:
-        with rasterio.Env(GDAL_NUM_THREADS=str(threads), GDAL_CACHEMAX=256), _LayerWriters(tmp, size, transform) as outs:
+        with rasterio.Env(GDAL_NUM_THREADS=str(threads)), _LayerWriters(tmp, size, transform) as outs:
             sources = [rasterio.open(p.path) for p in parts]
             try:
                 any_valid = False
@@ -94,10 +94,8 @@ def compose_region(
                     window = Window(0, row0, size, h)
                     chunk_transform = rasterio.windows.transform(window, transform)
                     in_france = ~geometry_mask([france], (h, size), chunk_transform)
-                    result.france_flags = [
-                        a + int(b)
-                        for a, b in zip(result.france_flags, np.bincount(comp.flags[in_france], minlength=5)[:5], strict=True)
-                    ]
+                    counts = np.bincount(comp.flags[in_france], minlength=5)[:5]
+                    result.france_flags = [a + int(b) for a, b in zip(result.france_flags, counts, strict=True)]
                     if not comp.valid.any():
                         continue
                     any_valid = True
