@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import math
 import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import rasterio
 from osgeo import gdal
 from osgeo_utils.samples.validate_cloud_optimized_geotiff import validate
+from rasterio.enums import Resampling
 
 from mosaic.layers import Layer
 
 gdal.UseExceptions()
+
+BLOCK = 256
+"""COG block size: one block = one web tile."""
 
 
 @contextmanager
@@ -32,7 +38,7 @@ def gdal_config(**options: str) -> Iterator[None]:
 def cog_options(layer: Layer, threads: int = 1) -> list[str]:
     """COG creation options of a layer: 256 px blocks (one block = one web tile)."""
     options = [
-        "BLOCKSIZE=256",
+        f"BLOCKSIZE={BLOCK}",
         f"COMPRESS={layer.compress}",
         f"OVERVIEW_RESAMPLING={layer.overview_resampling}",
         f"NUM_THREADS={threads}",
@@ -46,12 +52,32 @@ def cog_options(layer: Layer, threads: int = 1) -> list[str]:
     return options
 
 
-def write_cog(src: str | Path, dst: Path, layer: Layer, threads: int = 1) -> Path:
-    """Convert a raster (GTiff or VRT) to a COG with internal overviews, atomically."""
+def overview_factors(width: int, height: int) -> list[int]:
+    """Overview decimation factors the COG driver would make: halve until one block is left."""
+    return [2**k for k in range(1, max(0, math.ceil(math.log2(max(width, height) / BLOCK))) + 1)]
+
+
+def add_overviews(scratch: str | Path, layer: Layer) -> None:
+    """Compute a scratch GTiff's overviews into the file itself (uncompressed, 256 px blocks).
+
+    Done once on the uncompressed scratch file, the COG driver then only copies them: left to
+    itself it computes them from the source into a compressed temporary file and copies that,
+    which took twice as long (docs/benchmarks.md).
+    """
+    with rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True, GDAL_TIFF_OVR_BLOCKSIZE=BLOCK), rasterio.open(scratch, "r+") as ds:
+        factors = overview_factors(ds.width, ds.height)
+        if factors:
+            ds.build_overviews(factors, Resampling[layer.overview_resampling.lower()])
+
+
+def write_cog(scratch: str | Path, dst: Path, layer: Layer, threads: int = 1) -> Path:
+    """Write ``scratch`` (a tiled GTiff, given overviews here) as a COG ``dst``, atomically."""
+    add_overviews(scratch, layer)
     tmp = dst.with_name(f".{dst.name}.{uuid.uuid4().hex}.tmp")
     try:
         with gdal_config(GDAL_NUM_THREADS=str(threads), GDAL_TIFF_INTERNAL_MASK="YES"):
-            ds = gdal.Translate(str(tmp), str(src), format="COG", creationOptions=cog_options(layer, threads))
+            options = [*cog_options(layer, threads), "OVERVIEWS=FORCE_USE_EXISTING"]
+            ds = gdal.Translate(str(tmp), str(scratch), format="COG", creationOptions=options)
             ds = None  # noqa: F841 - closing flushes the file
         os.replace(tmp, dst)
     finally:

@@ -19,7 +19,7 @@ from rasterio.features import geometry_mask
 from rasterio.warp import transform_geom
 from rasterio.windows import Window
 
-from mosaic.cog import write_cog
+from mosaic.cog import BLOCK, write_cog
 from mosaic.grid import OutputGrid
 from mosaic.layers import DATES, FLAGS, LAYERS, REFLECTANCE, TRUECOLOR, render_truecolor
 from mosaic.parts import Part
@@ -57,7 +57,7 @@ def _profile(layer_name: str, size: int, transform: rasterio.Affine) -> dict:
     profile = {
         "driver": "GTiff", "width": size, "height": size, "count": len(layer.bands),
         "dtype": layer.dtype, "crs": "EPSG:3857", "transform": transform,
-        "tiled": True, "blockxsize": 512, "blockysize": 512, "interleave": "pixel", "sparse_ok": True,
+        "tiled": True, "blockxsize": BLOCK, "blockysize": BLOCK, "interleave": "pixel", "sparse_ok": True,
     }
     if layer.nodata is not None:
         profile["nodata"] = layer.nodata
@@ -83,7 +83,7 @@ def compose_region(
     tmp = work_dir / f"{rid}.{uuid.uuid4().hex}"
     tmp.mkdir(parents=True)
     try:
-        with rasterio.Env(GDAL_NUM_THREADS=str(threads), GDAL_CACHEMAX=256), _LayerWriters(tmp, size, transform) as outs:
+        with rasterio.Env(GDAL_NUM_THREADS=str(threads)), _LayerWriters(tmp, size, transform) as outs:
             sources = [rasterio.open(p.path) for p in parts]
             try:
                 any_valid = False
@@ -94,10 +94,8 @@ def compose_region(
                     window = Window(0, row0, size, h)
                     chunk_transform = rasterio.windows.transform(window, transform)
                     in_france = ~geometry_mask([france], (h, size), chunk_transform)
-                    result.france_flags = [
-                        a + int(b)
-                        for a, b in zip(result.france_flags, np.bincount(comp.flags[in_france], minlength=5)[:5], strict=True)
-                    ]
+                    counts = np.bincount(comp.flags[in_france], minlength=5)[:5]
+                    result.france_flags = [a + int(b) for a, b in zip(result.france_flags, counts, strict=True)]
                     if not comp.valid.any():
                         continue
                     any_valid = True
