@@ -144,12 +144,12 @@ def assert_intact(data: Path, before: dict[str, str]) -> None:
 def test_sigkill_at_each_stage_loses_nothing_and_the_next_build_cleans_up(
     stage: str, scheduler: str | None, world: Path, tmp_path: Path
 ) -> None:
-    """``scheduler`` None: the build's own LocalCluster, whose workers must not outlive it."""
+    """``scheduler`` None: the build's own LocalCluster (in-process by default), whose workers, if it
+    starts any process, must not outlive it."""
     data = tmp_path / "data"
     before, served = fresh_copy(world, data)
     inputs = [world / "in", world / "more"]
     children = kill_at(stage, build_cmd(world, data, scheduler), data)
-    assert children or scheduler, "the build's LocalCluster had no worker process"
     _, alive = psutil.wait_procs(children, timeout=30)
     assert not alive, f"processes of the killed build still run: {alive}"
     assert_intact(data, before)
