@@ -21,6 +21,7 @@ from app.admin import admin_router
 from app.api import api_router
 from app.caching import CacheHeadersMiddleware
 from app.differences import differences_router
+from app.faults import install_fault_handling
 from app.jobs import JobConflict, JobNotFound, JobStore
 from app.metrics import Metrics, MetricsMiddleware, metrics_router
 from app.page import mount_page
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for cls, code in STATUS_CODES.items():  # TiTiler's handlers would echo str(exc): file paths
         if code >= 500:
             app.add_exception_handler(cls, _internal_error)
+    install_fault_handling(app, settings, catalog)  # unreadable data: 503 + Retry-After; request timeouts
     app.add_middleware(CacheHeadersMiddleware, latest_max_age=settings.cache_max_age)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     if settings.cors_origins:
