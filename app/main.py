@@ -51,7 +51,7 @@ STATUS_CODES = {
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application for one data directory."""
     settings = settings or Settings()
-    catalog = Catalog(settings.data_dir)
+    catalog = Catalog(settings.data_dir, ttl=settings.catalog_ttl)
     app = FastAPI(
         title="Mosaïque",
         description="Monthly Sentinel-2 mosaics of France (Theia L3A), as web map tiles.",

@@ -32,6 +32,8 @@ class Settings(BaseSettings):
         "Seconds a tile, point, difference or API request may take before it is answered 503."))
     http_timeout: float = Field(5.0, ge=1, description="Seconds per HTTP request GDAL makes to a remote data store.")
     http_retries: int = Field(1, ge=0, description="Retries of a remote read after a transient HTTP error.")
+    catalog_ttl: float = Field(10.0, ge=0, description=(
+        "Seconds between two looks at a remote data store's catalog (a local one is checked on every request)."))
     retry_after: int = Field(5, ge=1, description="Retry-After (s) of 503 answers (data store unavailable, timeout).")
     build_workers: int | None = Field(None, ge=1, description="LocalCluster workers (default: cores).")
     admin_token: SecretStr | None = Field(None, description="Bearer token of the admin API; unset disables it.")

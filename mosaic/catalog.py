@@ -190,11 +190,11 @@ def _local_stamp(path: str) -> tuple[int, int] | None:
 
 def _remote_stamp(path: str) -> tuple[int, int] | None:
     gdal.VSIErrorReset()
-    stat = gdal.VSIStatL(path, gdal.VSI_STAT_EXISTS_FLAG | gdal.VSI_STAT_SIZE_FLAG | gdal.VSI_STAT_SET_ERROR_FLAG)
-    if stat is None:
-        _raise_unless_absent(path)
+    if gdal.VSIStatL(path, gdal.VSI_STAT_EXISTS_FLAG | gdal.VSI_STAT_SET_ERROR_FLAG) is None:  # (with the size
+        _raise_unless_absent(path)  # flag, GDAL 3.6 sets no error: ask why first, then what)
         return None
-    return stat.mtime, stat.size
+    stat = gdal.VSIStatL(path)
+    return None if stat is None else (stat.mtime, stat.size)
 
 
 def configure_remote_reads(timeout: float, retries: int) -> None:

@@ -69,4 +69,5 @@ def faulty_app(directory: str):  # type: ignore[no-untyped-def]
 
 
 if __name__ == "__main__":
-    uvicorn.run(faulty_app(sys.argv[1]), host="127.0.0.1", port=int(sys.argv[2]), log_level="warning")
+    uvicorn.run(faulty_app(sys.argv[1]), host="127.0.0.1", port=int(sys.argv[2]), log_level="warning",
+                timeout_graceful_shutdown=1)  # stalled requests do not hold the exit
