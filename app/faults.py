@@ -22,6 +22,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from rasterio._err import CPLE_BaseError
 from rasterio.errors import RasterioIOError
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.settings import Settings
@@ -43,7 +44,7 @@ def install_fault_handling(app: FastAPI, settings: Settings, catalog: Catalog) -
             log.error("internal error on %s", request.url.path, exc_info=exc)
             return JSONResponse({"detail": "internal server error"}, status_code=500)
         log.warning("data unavailable on %s: %s", request.url.path, _messages(exc))
-        catalog.forget_failures()
+        await run_in_threadpool(catalog.forget_failures)  # may wait on GDAL's locks: not on the event loop
         return unavailable("data temporarily unavailable, retry later", settings.retry_after)
 
     for cls in (SourceUnavailable, RasterioIOError, CPLE_BaseError, OSError, RuntimeError):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import attr
 from morecantile import TileMatrixSet
 from rio_tiler.constants import WEB_MERCATOR_TMS, WGS84_CRS
-from rio_tiler.errors import TileOutsideBounds
+from rio_tiler.errors import PointOutsideBounds, TileOutsideBounds
 from rio_tiler.io.base import BaseReader
 from rio_tiler.io.rasterio import Reader
 from rio_tiler.models import ImageData, Info, PointData
@@ -54,8 +54,16 @@ class MonthLayerReader(BaseReader):
             return src.tile(tile_x, tile_y, tile_z, **kwargs)
 
     def point(self, lon: float, lat: float, **kwargs: object) -> PointData:
-        """Full-resolution values at a point (through the month's VRT)."""
-        with self._reader(str(self.input.month.vrt(self.input.layer))) as src:
+        """Full-resolution values at a point, from the one region COG holding it.
+
+        Not through the VRT: GDAL reads a VRT source it cannot open (a remote read that failed)
+        as zeros without an error, where the COG itself raises.
+        """
+        tile = self.tms.tile(lon, lat, self.input.month.zoom)
+        source = self.input.month.source(self.input.layer, tile.z, tile.x, tile.y)
+        if source is None:
+            raise PointOutsideBounds(f"no data of {self.input.month.month} at {lon}, {lat}")
+        with self._reader(str(source)) as src:
             return src.point(lon, lat, **kwargs)
 
     def info(self) -> Info:
