@@ -26,7 +26,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.settings import Settings
-from mosaic.catalog import Catalog, SourceUnavailable, configure_remote_reads
+from mosaic.catalog import Catalog, SourceUnavailable
 
 BOUNDED = ("/months/", "/diff/", "/api/", "/wmts/")
 """Path prefixes whose requests are bounded in time (not /healthz, /metrics, the page)."""
@@ -36,8 +36,7 @@ log = logging.getLogger("mosaique.app")
 
 
 def install_fault_handling(app: FastAPI, settings: Settings, catalog: Catalog) -> None:
-    """Bound remote reads and requests in time; map unreadable data to 503 (call after other handlers)."""
-    configure_remote_reads(settings.http_timeout, settings.http_retries)
+    """Map unreadable data to 503 and bound requests in time (call after the other handlers)."""
 
     async def read_failed(request: Request, exc: Exception) -> JSONResponse:
         if not isinstance(exc, SourceUnavailable) and not transient(exc):

@@ -29,7 +29,7 @@ from app.prerendered import prerendered_router
 from app.readers import MonthLayer, MonthLayerReader
 from app.settings import Settings
 from app.wmts import wmts_router
-from mosaic.catalog import Catalog, LayerNotFound, MonthNotFound
+from mosaic.catalog import Catalog, LayerNotFound, MonthNotFound, configure_reads
 from mosaic.layers import LAYERS
 from mosaic.store import BUILD_ID_PATTERN
 from processing.naming import MONTH_PATTERN
@@ -52,6 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application for one data directory."""
     settings = settings or Settings()
     catalog = Catalog(settings.data_dir, ttl=settings.catalog_ttl)
+    configure_reads(settings.gdal_cachemax, settings.http_timeout, settings.http_retries)  # process-wide
     app = FastAPI(
         title="Mosaïque",
         description="Monthly Sentinel-2 mosaics of France (Theia L3A), as web map tiles.",
@@ -76,8 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         add_preview=False,
         add_part=False,
         add_viewer=False,
-        environment_dependency=lambda: {"GDAL_CACHEMAX": settings.gdal_cachemax,
-                                        "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR"},
+        environment_dependency=lambda: {"GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR"},  # cache: configure_reads
     )
     app.include_router(prerendered_router(catalog))  # before the tiler: its paths are more specific
     app.include_router(tiler.router, prefix="/months/{month}/{layer}", tags=["Tiles"])

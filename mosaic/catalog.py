@@ -197,22 +197,27 @@ def _remote_stamp(path: str) -> tuple[int, int] | None:
     return None if stat is None else (stat.mtime, stat.size)
 
 
-def configure_remote_reads(timeout: float, retries: int) -> None:
-    """Bound every HTTP request GDAL makes to a remote store, in both GDAL libraries of the process.
+def configure_reads(cache_mb: int, http_timeout: float, http_retries: int) -> None:
+    """Process-wide GDAL settings for reading published months, in both GDAL libraries of the process.
 
-    ``timeout`` seconds per request (connecting included), retried ``retries`` times on
-    transient errors (429, 5xx, timeouts) with a short delay.
+    The block cache is set once for the process: GDAL has one cache, and ``rasterio.Env`` takes an
+    integer GDAL_CACHEMAX as bytes and puts the default (5 % of RAM) back on exit. Every HTTP
+    request to a remote store is bounded by ``http_timeout`` seconds (connecting included) and
+    retried ``http_retries`` times on transient errors (429, 5xx, timeouts).
     """
+    timeout = str(max(1, round(http_timeout)))
     options = {
-        "GDAL_HTTP_TIMEOUT": str(max(1, round(timeout))),
-        "GDAL_HTTP_CONNECTTIMEOUT": str(max(1, round(timeout))),
-        "GDAL_HTTP_MAX_RETRY": str(retries),
+        "GDAL_CACHEMAX": str(cache_mb),  # MB
+        "GDAL_HTTP_TIMEOUT": timeout,
+        "GDAL_HTTP_CONNECTTIMEOUT": timeout,
+        "GDAL_HTTP_MAX_RETRY": str(http_retries),
         "GDAL_HTTP_RETRY_DELAY": "0.5",
         "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",  # no directory listing requests
     }
     for key, value in options.items():
         gdal.SetConfigOption(key, value)
-        rasterio.env.set_gdal_config(key, value)
+        rasterio.env.set_gdal_config(key, cache_mb * 2**20 if key == "GDAL_CACHEMAX" else value)
+    gdal.SetCacheMax(cache_mb * 2**20)  # osgeo's GDAL read its cache size already
 
 
 @lru_cache(maxsize=1)
