@@ -7,8 +7,10 @@ is answered 503 with Retry-After, never a hang or a 500.
   request asks it again: service comes back as soon as the store does, without a restart.
   Other read errors (a corrupt file) stay a 500 that names nothing.
 - Every request under the bounded prefixes gets ``request_timeout`` seconds to start its answer;
-  after that it is answered 503 and its work, still running in its thread, is left to finish
-  (remote reads end within GDAL's HTTP timeout), its answer dropped.
+  after that it is answered 503 and its work is cancelled: a read already running in its thread
+  is left to finish (remote reads end within GDAL's HTTP timeout), its answer dropped.
+- Each process reads pixels in ``threads`` threads at most: reads hold the GIL in turns, and
+  every extra thread delays the event loop (/healthz, accepting requests) by a switch interval.
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from rasterio._err import CPLE_BaseError
@@ -48,7 +52,8 @@ def install_fault_handling(app: FastAPI, settings: Settings, catalog: Catalog) -
 
     for cls in (SourceUnavailable, RasterioIOError, CPLE_BaseError, OSError, RuntimeError):
         app.add_exception_handler(cls, read_failed)
-    app.add_middleware(RequestTimeoutMiddleware, timeout=settings.request_timeout, retry_after=settings.retry_after)
+    app.add_middleware(RequestTimeoutMiddleware, timeout=settings.request_timeout, retry_after=settings.retry_after,
+                       threads=settings.threads, after_abandoned=catalog.forget_failures)
 
 
 def transient(exc: BaseException) -> bool:
@@ -77,9 +82,15 @@ class RequestTimeoutMiddleware:
     app: ASGIApp
     timeout: float
     retry_after: int
+    threads: int = 40
+    """Worker threads of the process (sync endpoints run in them), set when the server starts."""
+    after_abandoned: Callable[[], None] | None = None
+    """Run (in a thread) once an abandoned request's work has ended: its failure, if any, was not handled."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Run the request as a task; past the timeout, answer 503 and drop whatever it sends later."""
+        if scope["type"] == "lifespan":
+            anyio.to_thread.current_default_thread_limiter().total_tokens = self.threads
         if scope["type"] != "http" or not scope["path"].startswith(BOUNDED):
             await self.app(scope, receive, send)
             return
@@ -98,12 +109,15 @@ class RequestTimeoutMiddleware:
             await task
             return
         abandoned = True
-        task.add_done_callback(_retrieve)
+        task.add_done_callback(self._abandoned)
+        task.cancel()  # work still waiting for a thread never starts; a read under way ends on its own
         log.warning("request timed out after %.1f s: %s", self.timeout, scope["path"])
         await unavailable("request timed out, retry later", self.retry_after)(scope, receive, send)
 
 
-def _retrieve(task: asyncio.Task) -> None:
-    """Collect an abandoned request's outcome (so asyncio does not warn about it)."""
-    if not task.cancelled() and task.exception() is not None:
-        log.warning("abandoned request failed: %s", _messages(task.exception()))
+    def _abandoned(self, task: asyncio.Task) -> None:
+        """Collect an abandoned request's outcome (so asyncio does not warn), then run the hook."""
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("abandoned request failed: %s", _messages(task.exception()))
+        if self.after_abandoned is not None:
+            asyncio.get_running_loop().run_in_executor(None, self.after_abandoned)

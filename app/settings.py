@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     http_retries: int = Field(1, ge=0, description="Retries of a remote read after a transient HTTP error.")
     catalog_ttl: float = Field(10.0, ge=0, description=(
         "Seconds between two looks at a remote data store's catalog (a local one is checked on every request)."))
+    threads: int = Field(8, ge=1, description=(
+        "Requests of each server process reading pixels at once (the others wait their turn, bounded by "
+        "request_timeout); few keep /healthz and the event loop responsive, since reads hold the GIL in turns."))
     retry_after: int = Field(5, ge=1, description="Retry-After (s) of 503 answers (data store unavailable, timeout).")
     build_workers: int | None = Field(None, ge=1, description="LocalCluster workers (default: cores).")
     admin_token: SecretStr | None = Field(None, description="Bearer token of the admin API; unset disables it.")

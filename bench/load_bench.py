@@ -129,7 +129,7 @@ async def load(base: str, months: list[Month], server: subprocess.Popen, seconds
     memory = {"idle": rss(server)}
     t0 = time.perf_counter()
     tasks = [asyncio.create_task(client(base, Requests(months, seed), results, stop)) for seed in range(CLIENTS)]
-    while (elapsed := time.perf_counter() - t0) < seconds or (len(results) < at_least and elapsed < 5 * seconds):
+    while (elapsed := time.perf_counter() - t0) < seconds or (len(results) < at_least and elapsed < 8 * seconds):
         await asyncio.sleep(0.25)
         if "warm" not in memory and elapsed >= WARMUP_S:
             memory["warm"] = rss(server)
