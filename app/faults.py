@@ -114,7 +114,6 @@ class RequestTimeoutMiddleware:
         log.warning("request timed out after %.1f s: %s", self.timeout, scope["path"])
         await unavailable("request timed out, retry later", self.retry_after)(scope, receive, send)
 
-
     def _abandoned(self, task: asyncio.Task) -> None:
         """Collect an abandoned request's outcome (so asyncio does not warn), then run the hook."""
         if not task.cancelled() and task.exception() is not None:
