@@ -104,8 +104,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-def _bounded_tilesize(request: Request) -> None:
-    """Refuse oversized tiles before any pixel is read (TiTiler accepts any positive size)."""
+async def _bounded_tilesize(request: Request) -> None:
+    """Refuse oversized tiles before any pixel is read (TiTiler accepts any positive size).
+
+    On the event loop (async): a sync dependency of every route would send even /healthz through the
+    thread pool, behind the tiles waiting there.
+    """
     raw = request.query_params.get("tilesize")
     if raw is not None and (not raw.isdigit() or not 1 <= int(raw) <= MAX_TILESIZE):
         raise HTTPException(400, f"tilesize must be an integer from 1 to {MAX_TILESIZE}")

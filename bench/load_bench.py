@@ -40,6 +40,7 @@ KINDS = {"stored": 30, "truecolor": 15, "ndvi": 20, "difference": 10, "point": 1
 CLIENTS = 32
 ZOOMS = range(5, 15)
 WARMUP_S = 10.0
+IDLE_PROBE_S = 5.0
 MARK = 20_000
 TMS = morecantile.tms.get("WebMercatorQuad")
 
@@ -106,6 +107,19 @@ async def client(base: str, requests: Requests, results: list, stop: asyncio.Eve
             results.append((kind, time.perf_counter() - t, ok))
 
 
+def probing(base: str, seconds: float) -> list[float]:
+    """/healthz latencies (s) every 50 ms for ``seconds``, from a process of its own."""
+    ctx = mp.get_context("spawn")
+    stop, out = ctx.Event(), ctx.Queue()
+    prober = ctx.Process(target=probe, args=(base, stop, out))
+    prober.start()
+    time.sleep(seconds)
+    stop.set()
+    latencies = out.get(timeout=30)
+    prober.join()
+    return latencies
+
+
 def probe(base: str, stop: mp.Event, out: mp.Queue) -> None:
     """/healthz every 50 ms on one keep-alive connection until stopped; puts the latencies (s)."""
     latencies = []
@@ -120,10 +134,12 @@ def probe(base: str, stop: mp.Event, out: mp.Queue) -> None:
 
 async def load(base: str, months: list[Month], server: subprocess.Popen, seconds: float, at_least: int) -> dict:
     """The load phase: results per request, /healthz latencies, RSS samples."""
+    idle = await asyncio.to_thread(probing, base, IDLE_PROBE_S)  # the floor: /healthz with no load
     ctx = mp.get_context("spawn")
     probe_stop, probe_out = ctx.Event(), ctx.Queue()
     prober = ctx.Process(target=probe, args=(base, probe_stop, probe_out))
     prober.start()
+    load_before = os.getloadavg()[0]
     results: list[tuple[str, float, bool]] = []
     stop = asyncio.Event()
     memory = {"idle": rss(server)}
@@ -142,7 +158,8 @@ async def load(base: str, months: list[Month], server: subprocess.Popen, seconds
     probe_stop.set()
     healthz = probe_out.get(timeout=30)
     prober.join()
-    return {"results": results, "wall": wall, "healthz": healthz, "memory": memory}
+    return {"results": results, "wall": wall, "healthz": healthz, "idle": idle, "memory": memory,
+            "load": (load_before, os.getloadavg()[0])}
 
 
 def ms(values: list[float], q: int) -> str:
@@ -181,11 +198,14 @@ def main() -> None:
         errors = sum(not ok for *_, ok in results)
         rows.append([str(workers), "**all**", str(len(results)), str(errors), f"{len(results) / wall:.0f}",
                      ms(every, 50), ms(every, 95)])
-        hz = run["healthz"]
+        hz, idle = run["healthz"], run["idle"]
         rows.append([str(workers), "/healthz probe", str(len(hz)), "0", "", ms(hz, 50), ms(hz, 95)])
+        rows.append([str(workers), "/healthz, no load (before)", str(len(idle)), "0", "", ms(idle, 50), ms(idle, 95)])
         marks = " -> ".join(f"{k} {v / 1e6:.0f}" for k, v in mem.items())
         growth = {k: (mem[k] / mem["warm"] - 1) * 100 for k in (f"{MARK}", "end") if k in mem}
-        notes.append(f"- {workers} worker(s): {len(results)} requests in {wall:.0f} s, {errors} errors; /healthz p95 "
+        before, after = run["load"]
+        notes.append(f"- {workers} worker(s), machine load average {before:.1f} at the start, {after:.1f} "
+                     f"at the end: {len(results)} requests in {wall:.0f} s, {errors} errors; /healthz p95 "
                      f"{ms(hz, 95)} ms, max {max(hz) * 1000:.0f} ms; server RSS MB (all processes) {marks}; growth "
                      "after warm-up: " + ", ".join(f"to {k} {v:+.1f} %" for k, v in growth.items())
                      + f" (from idle to end {(mem['end'] / mem['idle'] - 1) * 100:+.1f} %)")
@@ -196,8 +216,9 @@ def main() -> None:
 {args.workers}` ({CLIENTS} asyncio clients, each its own keep-alive httpx client, on the same 2-core machine as the
 server; random tiles at zooms {ZOOMS.start}-{ZOOMS.stop - 1} over the regions of {", ".join(MONTHS)} (95 France
 tiles, 200 m, stored up to zoom {months[0].zoom}: stored JPEGs above it are redirected to the dynamic route);
-mix {", ".join(f"{k} {v} %" for k, v in KINDS.items())}; /healthz asked every 50 ms by a separate process;
-load average at the end {load_avg}).
+mix {", ".join(f"{k} {v} %" for k, v in KINDS.items())}; /healthz asked every 50 ms by a separate process,
+also for {IDLE_PROBE_S:.0f} s before the load: the machine's own floor; other engineers share the machine, load
+average at the end {load_avg}).
 
 {table(rows, ["workers", "kind", "requests", "errors", "req/s", "p50 ms", "p95 ms"])}
 

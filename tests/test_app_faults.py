@@ -19,6 +19,8 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
+import anyio
+import anyio.to_thread
 import httpx
 import pytest
 from fastapi.testclient import TestClient
@@ -278,3 +280,23 @@ def republished(data: Path, client: httpx.Client) -> dict:
         assert time.monotonic() < deadline, "the new build never showed up"
         time.sleep(0.1)
     return month
+
+
+def test_healthz_needs_no_worker_thread(data: Path) -> None:
+    app = create_app(Settings(data_dir=data))
+
+    async def healthz_while_every_thread_is_busy() -> httpx.Response:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = 1
+        release = threading.Event()
+        async with anyio.create_task_group() as group:
+            group.start_soon(anyio.to_thread.run_sync, release.wait)  # the one thread: busy
+            await anyio.sleep(0.1)
+            try:
+                transport = httpx.ASGITransport(app=app)
+                async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+                    with anyio.fail_after(5):
+                        return await client.get("/healthz")
+            finally:
+                release.set()
+
+    assert anyio.run(healthz_while_every_thread_is_busy).status_code == 200
