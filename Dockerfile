@@ -22,6 +22,15 @@ COPY frontend/package.json frontend/package-lock.json frontend/
 COPY frontend/page/ frontend/page/
 RUN ./scripts/setup.sh && rm -rf /var/lib/apt/lists/* /root/.cache
 
+# Run as an unprivileged user: the code and virtualenv stay root-owned (read-only to the server);
+# only the data volume is the user's.
+RUN useradd --system --uid 10001 --home-dir /data --shell /usr/sbin/nologin mosaique \
+ && mkdir -p /data && chown mosaique:mosaique /data
+USER mosaique
+
 VOLUME ["/data"]
 EXPOSE 8000
+# /healthz answers from the event loop, without touching the data (see docs/operations.md).
+HEALTHCHECK --interval=30s --timeout=5s --start-period=10m --retries=3 \
+  CMD ["/opt/mosaique/.venv/bin/python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"]
 CMD ["make", "run", "DATA_DIR=/data", "HOST=0.0.0.0", "PORT=8000"]

@@ -15,7 +15,7 @@ import sqlite3
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,6 +39,10 @@ class JobConflict(MosaiqueError):
     """A build of this month is already queued or running."""
 
 
+class TooManyJobs(MosaiqueError):
+    """As many builds as allowed are already queued or running."""
+
+
 class JobNotFound(MosaiqueError):
     """No job has this id."""
 
@@ -50,8 +54,12 @@ def _now() -> str:
 class JobStore:
     """Build jobs in a SQLite database next to the data."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, redact: dict[Path, str] | None = None) -> None:
+        """``redact`` maps folders (e.g. the input roots) to the names shown instead of their paths."""
         self.path = path
+        shown = {path.parent.parent: "$DATA_DIR", **(redact or {})}
+        # Longest first, so a folder inside another is named by its own placeholder.
+        self._redactions = sorted(((str(k), v) for k, v in shown.items()), key=lambda kv: -len(kv[0]))
         path.parent.mkdir(parents=True, exist_ok=True)
         with self._db() as db:
             db.executescript(_SCHEMA)
@@ -66,19 +74,27 @@ class JobStore:
         finally:
             db.close()
 
-    def start(self, month: str, inputs: list[str], data_dir: Path, force: bool = False) -> dict:
-        """Record a job and launch its runner; raises ``JobConflict`` if the month is busy."""
+    def start(self, month: str, inputs: list[str], data_dir: Path, force: bool = False, max_active: int = 1) -> dict:
+        """Record a job and launch its runner; ``JobConflict`` if the month is busy, ``TooManyJobs``
+        if ``max_active`` builds already are."""
         job_id = uuid.uuid4().hex[:12]
         log = self.path.parent / "logs" / f"{job_id}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
         self.refresh()
         try:
             with self._db() as db:
+                db.execute("BEGIN IMMEDIATE")  # count and insert as one step across server processes
+                active = db.execute("SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'running')").fetchone()[0]
+                if active >= max_active and not db.execute(
+                        "SELECT 1 FROM jobs WHERE month = ? AND state IN ('queued', 'running')", (month,)).fetchone():
+                    db.execute("ROLLBACK")
+                    raise TooManyJobs(f"{active} build(s) already running (MOSAIQUE_MAX_BUILDS={max_active})")
                 db.execute(
                     "INSERT INTO jobs (id, month, inputs, force, state, created, log) "
                     "VALUES (?, ?, ?, ?, 'queued', ?, ?)",
                     (job_id, month, json.dumps(inputs), int(force), _now(), str(log)),
                 )
+                db.execute("COMMIT")
         except sqlite3.IntegrityError:
             raise JobConflict(f"a build of {month} is already queued or running") from None
         with log.open("ab") as out:
@@ -97,14 +113,14 @@ class JobStore:
             row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
         if row is None:
             raise JobNotFound(f"no build job {job_id}")
-        return _describe(dict(row), redact=self.path.parent.parent)
+        return _describe(dict(row), self._redact)
 
     def list(self, limit: int = 50) -> list[dict]:
         """The newest jobs first."""
         self.refresh()
         with self._db() as db:
             rows = db.execute("SELECT * FROM jobs ORDER BY created DESC, rowid DESC LIMIT ?", (limit,)).fetchall()
-        return [_describe(dict(r), redact=self.path.parent.parent, tail=0) for r in rows]
+        return [_describe(dict(r), self._redact, tail=0) for r in rows]
 
     def cancel(self, job_id: str) -> dict:
         """Stop a queued or running job (its build leaves the published month untouched)."""
@@ -122,6 +138,20 @@ class JobStore:
         """Number of jobs by state."""
         with self._db() as db:
             return dict(db.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state").fetchall())
+
+    def durations(self) -> dict[str, tuple[int, float]]:
+        """Finished jobs by outcome: how many, and their total run time in seconds."""
+        with self._db() as db:
+            rows = db.execute(
+                "SELECT state, COUNT(*), SUM((julianday(finished) - julianday(started)) * 86400) FROM jobs "
+                "WHERE started IS NOT NULL AND finished IS NOT NULL GROUP BY state").fetchall()
+        return {state: (count, total or 0.0) for state, count, total in rows}
+
+    def _redact(self, text: str) -> str:
+        """Server paths replaced by their placeholders (admins see no filesystem layout)."""
+        for path, name in self._redactions:
+            text = text.replace(path, name)
+        return text
 
     def refresh(self) -> None:
         """Mark failed the active jobs whose runner is gone."""
@@ -178,13 +208,13 @@ def _alive(pid: int) -> bool:
         return True
 
 
-def _describe(job: dict, redact: Path, tail: int = 20) -> dict:
-    """Admin view of a job; the data directory's path is shown as ``$DATA_DIR``."""
+def _describe(job: dict, redact: Callable[[str], str], tail: int = 20) -> dict:
+    """Admin view of a job, with server paths replaced by placeholders (``$DATA_DIR``...)."""
     log = Path(job.pop("log"))
     job["force"] = bool(job["force"])
     text = log.read_text(errors="replace") if log.exists() else ""
-    lines = text.replace(str(redact), "$DATA_DIR").splitlines()
-    job["inputs"] = [str(i).replace(str(redact), "$DATA_DIR") for i in json.loads(job["inputs"])]
+    lines = redact(text).splitlines()
+    job["inputs"] = [redact(str(i)) for i in json.loads(job["inputs"])]
     progress = None
     for line in reversed(lines):
         if '"progress ' in line:
@@ -192,7 +222,7 @@ def _describe(job: dict, redact: Path, tail: int = 20) -> dict:
             progress = {"done": int(done), "total": int(total)}
             break
     if job["error"]:
-        job["error"] = job["error"].replace(str(redact), "$DATA_DIR")
+        job["error"] = redact(job["error"])
     if job["state"] == "succeeded":
         progress = {"done": 1, "total": 1} if progress is None else {**progress, "done": progress["total"]}
     job["progress"] = progress

@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from contextvars import ContextVar
 from datetime import UTC, datetime
 
+REQUEST_ID: ContextVar[str | None] = ContextVar("request_id", default=None)
+"""The id of the HTTP request being answered (set by ``app.access``), added to every log line."""
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
 
@@ -25,6 +28,27 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str)
+
+
+def tag_records_with_request_ids() -> None:
+    """Make every log record written while a request is answered carry its ``request_id``.
+
+    A record factory (not a handler filter) so that any handler, including test captures, sees it.
+    Idempotent.
+    """
+    previous = logging.getLogRecordFactory()
+    if getattr(previous, "tags_request_ids", False):
+        return
+
+    def factory(*args: object, **kwargs: object) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        request_id = REQUEST_ID.get()
+        if request_id is not None:
+            record.request_id = request_id
+        return record
+
+    factory.tags_request_ids = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(factory)
 
 
 def setup_logging(level: str = "INFO", json_lines: bool | None = None) -> None:

@@ -10,20 +10,23 @@ import logging
 from typing import Annotated, Literal
 
 import morecantile
-from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
+from fastapi import Depends, FastAPI, Path, Query, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
-from rio_tiler.errors import PointOutsideBounds, TileOutsideBounds
+from rio_tiler.errors import PointOutsideBounds, RioTilerError, TileOutsideBounds
 from titiler.core.errors import DEFAULT_STATUS_CODES, add_exception_handlers
 from titiler.core.factory import TilerFactory
 
+from app.access import AccessLogMiddleware
 from app.admin import admin_router
 from app.api import api_router
 from app.caching import CacheHeadersMiddleware
 from app.differences import differences_router
 from app.faults import install_fault_handling
+from app.headers import SecurityHeadersMiddleware
 from app.jobs import JobConflict, JobNotFound, JobStore
-from app.metrics import Metrics, MetricsMiddleware, metrics_router
+from app.limits import BoundedPartParams, bounded_algorithm, check_request, client_error
+from app.metrics import Metrics, metrics_router
 from app.page import mount_page
 from app.prerendered import prerendered_router
 from app.readers import MonthLayer, MonthLayerReader
@@ -35,7 +38,6 @@ from mosaic.store import BUILD_ID_PATTERN
 from processing.naming import MONTH_PATTERN
 
 LayerName = Literal[tuple(LAYERS)]  # type: ignore[valid-type]
-MAX_TILESIZE = 512
 log = logging.getLogger("mosaique.app")
 STATUS_CODES = {
     **DEFAULT_STATUS_CODES,
@@ -57,7 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="Mosaïque",
         description="Monthly Sentinel-2 mosaics of France (Theia L3A), as web map tiles.",
         version="0.1.0",
-        dependencies=[Depends(_bounded_tilesize)],
+        dependencies=[Depends(check_request)],
     )
 
     def month_layer(
@@ -77,13 +79,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         add_preview=False,
         add_part=False,
         add_viewer=False,
+        img_part_dependency=BoundedPartParams,
+        process_dependency=bounded_algorithm,
         environment_dependency=lambda: {"GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR"},  # cache: configure_reads
     )
     app.include_router(prerendered_router(catalog))  # before the tiler: its paths are more specific
     app.include_router(tiler.router, prefix="/months/{month}/{layer}", tags=["Tiles"])
     app.include_router(wmts_router(catalog))
     app.include_router(differences_router(catalog))
-    jobs = None if settings.remote else JobStore(settings.jobs_db())
+    jobs = None if settings.remote else JobStore(settings.jobs_db(), redact=settings.input_placeholders())
     if jobs is not None:  # admin builds write the data directory: local only
         app.include_router(admin_router(settings, jobs))
     metrics = Metrics(jobs=jobs)
@@ -95,24 +99,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for cls, code in STATUS_CODES.items():  # TiTiler's handlers would echo str(exc): file paths
         if code >= 500:
             app.add_exception_handler(cls, _internal_error)
+    app.add_exception_handler(RioTilerError, client_error)  # reads refused for the request's sake
     install_fault_handling(app, settings, catalog)  # unreadable data: 503 + Retry-After; request timeouts
     app.add_middleware(CacheHeadersMiddleware, latest_max_age=settings.cache_max_age)
-    app.add_middleware(MetricsMiddleware, metrics=metrics)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET"],
-                           allow_headers=["*"])
+                           allow_headers=["*"], expose_headers=["ETag", "X-Request-ID"])
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(AccessLogMiddleware, metrics=metrics)  # outermost: its request id covers all below
     return app
-
-
-async def _bounded_tilesize(request: Request) -> None:
-    """Refuse oversized tiles before any pixel is read (TiTiler accepts any positive size).
-
-    On the event loop (async): a sync dependency of every route would send even /healthz through the
-    thread pool, behind the tiles waiting there.
-    """
-    raw = request.query_params.get("tilesize")
-    if raw is not None and (not raw.isdigit() or not 1 <= int(raw) <= MAX_TILESIZE):
-        raise HTTPException(400, f"tilesize must be an integer from 1 to {MAX_TILESIZE}")
 
 
 async def _internal_error(request: Request, exc: Exception) -> JSONResponse:

@@ -1,17 +1,20 @@
-"""Prometheus metrics: requests and latency by route, tiles served.
+"""Prometheus metrics: requests and latency by route and status, tiles served, build jobs and durations.
 
 With several server processes each one keeps its own counters (scrape them per process).
 """
 
 from __future__ import annotations
 
-import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from fastapi import APIRouter
 from fastapi.responses import Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric, SummaryMetricFamily
+from starlette.types import Scope
+
+from app.jobs import JobStore
 
 MONTH_PREFIX = "/months/{month}/{layer}"
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -21,7 +24,7 @@ BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.
 class Metrics:
     """The server's metrics, in a registry of their own (one per app)."""
 
-    jobs: object | None = None
+    jobs: JobStore | None = None
     """A JobStore whose job counts are exported."""
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
 
@@ -32,41 +35,37 @@ class Metrics:
                                  ["route"], buckets=BUCKETS, registry=self.registry)
         self.tiles = Counter("mosaique_tiles_served", "Tiles answered with an image, by kind.",
                              ["kind"], registry=self.registry)
-        self.build_jobs = Gauge("mosaique_build_jobs", "Build jobs recorded, by state.", ["state"],
-                                registry=self.registry)
+        if self.jobs is not None:
+            self.registry.register(JobsCollector(self.jobs))
+
+    def observe(self, scope: Scope, status: int, seconds: float) -> None:
+        """Count and time one answered HTTP request under its route template."""
+        route = getattr(scope.get("route"), "path", "unmatched")
+        if scope["path"].startswith("/months/") and not route.startswith("/months/") and route != "unmatched":
+            route = MONTH_PREFIX + route  # routes of the included tiler keep their own path
+        self.requests.labels(route, scope["method"], str(status)).inc()
+        self.latency.labels(route).observe(seconds)
+        if status == 200 and "/tiles/" in route:
+            self.tiles.labels("difference" if route.startswith("/diff/") else "month").inc()
 
 
 @dataclass(frozen=True)
-class MetricsMiddleware:
-    """Pure-ASGI middleware timing every HTTP request under its route template."""
+class JobsCollector:
+    """Build jobs, read from the job store at each scrape (every server process sees the same history)."""
 
-    app: ASGIApp
-    metrics: Metrics
+    jobs: JobStore
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Time the request and count it once the response has started."""
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        start = time.perf_counter()
-        status = 500
-
-        async def send_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_status)
-        finally:
-            route = getattr(scope.get("route"), "path", "unmatched")
-            if scope["path"].startswith("/months/") and not route.startswith("/months/") and route != "unmatched":
-                route = MONTH_PREFIX + route  # routes of the included tiler keep their own path
-            self.metrics.requests.labels(route, scope["method"], str(status)).inc()
-            self.metrics.latency.labels(route).observe(time.perf_counter() - start)
-            if status == 200 and "/tiles/" in route:
-                self.metrics.tiles.labels("difference" if route.startswith("/diff/") else "month").inc()
+    def collect(self) -> Iterator[Metric]:
+        """Jobs by state, and the run time of finished builds by outcome."""
+        states = GaugeMetricFamily("mosaique_build_jobs", "Build jobs recorded, by state.", labels=["state"])
+        for state, count in self.jobs.counts().items():
+            states.add_metric([state], count)
+        yield states
+        durations = SummaryMetricFamily("mosaique_build_duration_seconds", "Run time of finished builds, by outcome.",
+                                        labels=["outcome"])
+        for outcome, (count, total) in self.jobs.durations().items():
+            durations.add_metric([outcome], count, total)
+        yield durations
 
 
 def metrics_router(metrics: Metrics) -> APIRouter:
@@ -75,10 +74,7 @@ def metrics_router(metrics: Metrics) -> APIRouter:
 
     @router.get("/metrics", summary="Prometheus metrics")
     def prometheus() -> Response:
-        """Requests and latency by route, tiles served, build jobs by state."""
-        if metrics.jobs is not None:
-            for state, count in metrics.jobs.counts().items():
-                metrics.build_jobs.labels(state).set(count)
+        """Requests and latency by route, tiles served, build jobs by state and their durations."""
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     return router

@@ -11,8 +11,10 @@ from dataclasses import dataclass
 
 import attr
 from morecantile import TileMatrixSet
+from rasterio.features import bounds as featurebounds
+from rasterio.warp import transform_bounds
 from rio_tiler.constants import WEB_MERCATOR_TMS, WGS84_CRS
-from rio_tiler.errors import PointOutsideBounds, TileOutsideBounds
+from rio_tiler.errors import PointOutsideBounds, RioTilerError, TileOutsideBounds
 from rio_tiler.io.base import BaseReader
 from rio_tiler.io.rasterio import Reader
 from rio_tiler.models import ImageData, Info, PointData
@@ -90,5 +92,16 @@ class MonthLayerReader(BaseReader):
 
     def feature(self, shape: dict, **kwargs: object) -> ImageData:
         """An area of the month under a GeoJSON feature (through the VRT)."""
+        _check_shape_bounds(shape, kwargs.get("shape_crs") or WGS84_CRS)
         with self._reader(str(self.input.month.vrt(self.input.layer))) as src:
             return src.feature(shape, **kwargs)
+
+
+def _check_shape_bounds(shape: dict, crs: object) -> None:
+    """Refuse a geometry that is not on Earth (GDAL cannot even place it on the month's grid)."""
+    try:
+        west, south, east, north = transform_bounds(crs, WGS84_CRS, *featurebounds(shape))
+    except Exception as exc:  # noqa: BLE001 - any failure to place it means the same thing to the client
+        raise RioTilerError("the geometry cannot be placed on the map") from exc
+    if not (-180 <= west <= east <= 180 and -90 <= south <= north <= 90):
+        raise RioTilerError("the geometry lies outside longitudes -180..180 and latitudes -90..90")

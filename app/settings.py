@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     retry_after: int = Field(5, ge=1, description="Retry-After (s) of 503 answers (data store unavailable, timeout).")
     build_workers: int | None = Field(None, ge=1, description="LocalCluster workers (default: cores).")
     admin_token: SecretStr | None = Field(None, description="Bearer token of the admin API; unset disables it.")
+    admin_rate_limit: int = Field(30, ge=1, description="Admin build starts and cancels per minute per client (per process).")
+    max_builds: int = Field(1, ge=1, description="Builds (of any months) the admin API runs at once.")
     input_roots: list[Path] | None = Field(
         None, description="Folders admin builds may read products from (JSON list); default: DATA_DIR/inputs."
     )
@@ -63,6 +65,13 @@ class Settings(BaseSettings):
     def resolved_input_roots(self) -> list[Path]:
         """The input roots (default: the data directory's ``inputs`` folder)."""
         return self.input_roots or [self.local_data_dir() / "inputs"]
+
+    def input_placeholders(self) -> dict[Path, str]:
+        """How job views name the input roots instead of showing their paths."""
+        roots = self.resolved_input_roots()
+        names = ["$INPUT"] if len(roots) == 1 else [f"$INPUT{i}" for i in range(1, len(roots) + 1)]
+        return {path: name for root, name in zip(roots, names, strict=True)
+                for path in {root.absolute(), root.resolve()}}
 
     def jobs_db(self) -> Path:
         """The SQLite file of build jobs."""

@@ -26,14 +26,15 @@ from osgeo import gdal
 from mosaic import manifest as mf
 from mosaic.cog import write_cog
 from mosaic.compose import RegionResult, compose_region
+from mosaic.faults import BuildFailed, failing_cleanly, task
 from mosaic.grid import OutputGrid
 from mosaic.inputs import checksum, fingerprint
 from mosaic.layers import LAYERS
-from mosaic.parts import Part, part_geometry, part_key, warp_part
-from mosaic.store import DataStore, new_build_id, write_json_atomic
-from processing.errors import InvalidProduct, MosaiqueError, WrongMonth
+from mosaic.parts import PART_ASSETS, Part, part_geometry, part_key, warp_part
+from mosaic.store import DataStore, new_build_id, remove_strays, write_json_atomic
+from processing.errors import InvalidProduct, WrongMonth
 from processing.naming import parse_month
-from processing.product import L3AProduct
+from processing.product import L3AProduct, check_readable, verify_zip
 from processing.scan import scan_products
 from processing.tiles import france_tiles
 
@@ -44,10 +45,6 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_SKIPPED = 3
 """Exit codes: success, failure (nothing published), success with bad products skipped."""
-
-
-class BuildFailed(MosaiqueError):
-    """The month could not be built; what was published before is untouched."""
 
 
 @dataclass
@@ -110,11 +107,18 @@ def _gdal_task_env() -> None:
     gdal.SetCacheMax(256 * 1024 * 1024)
 
 
+@task
 def make_part(job: _ProductJob, grid: OutputGrid, parts_dir: str) -> dict:
-    """Task: checksum a product and warp it onto the grid (or find its cached part)."""
+    """Task: checksum a product and warp it onto the grid (or find its cached part).
+
+    A product that turns out unreadable is skipped (the result says why); any other failure
+    (a full disk...) fails the build: the product's pixels are read again to tell which it is.
+    """
     _gdal_task_env()
     try:
         t0 = time.perf_counter()
+        if job.known_checksum is None and job.path.endswith(".zip"):
+            verify_zip(Path(job.path), [job.assets[a].removeprefix(f"/vsizip/{job.path}/") for a in PART_ASSETS])
         digest = job.known_checksum or checksum(Path(job.path))
         t1 = time.perf_counter()
         key = part_key(digest, grid)
@@ -123,10 +127,17 @@ def make_part(job: _ProductJob, grid: OutputGrid, parts_dir: str) -> dict:
         part = warp_part(job.tile, job.assets, job.epsg, job.bounds, grid, out)
         timings = {"checksum": t1 - t0, "warp": time.perf_counter() - t1}
         return {"tile": job.tile, "checksum": digest, "key": key, "part": part, "reused": reused, "timings": timings}
-    except Exception as exc:  # a product unreadable past validation is skipped, not fatal
-        return {"tile": job.tile, "product": job.name, "error": f"cannot be warped ({exc})"}
+    except InvalidProduct as exc:
+        return {"tile": job.tile, "product": job.name, "error": exc.reason}
+    except Exception:
+        try:
+            check_readable(job.name, job.assets, PART_ASSETS)
+        except InvalidProduct as exc:
+            return {"tile": job.tile, "product": job.name, "error": f"cannot be warped ({exc.reason})"}
+        raise  # the product reads fine: the fault is the build's own
 
 
+@task
 def make_region(
     region: tuple[int, int, int],
     part_results: list[dict],
@@ -180,7 +191,8 @@ def build_month(
     """Build and publish ``month`` from the L3A products found under ``inputs``.
 
     Raises:
-        BuildFailed: nothing could be built (no valid product...); nothing was published.
+        BuildFailed: nothing could be built (no valid product, a full disk, dead workers...);
+            nothing was published and the files this build wrote are removed.
         BuildAlreadyRunning: another build of the month is running.
     """
     options = options or BuildOptions()
@@ -188,7 +200,7 @@ def build_month(
     store = DataStore(data_dir)
     started = time.perf_counter()
     timings: dict[str, float] = {}
-    with store.month_lock(month):
+    with store.month_lock(month), failing_cleanly(store, month):
         for leftover in store.clean_leftovers(month):
             log.info("removed leftover of an interrupted build: %s", leftover)
         scan = scan_products(inputs, month=month)
@@ -243,8 +255,10 @@ def build_month(
         for r in part_results:
             if "error" in r:
                 skipped.append(InvalidProduct(r["product"], r["error"]))
+                log.warning("skipped %s", skipped[-1])
         if not any(r["files"] for r in region_results):
-            raise BuildFailed(f"{month}: no valid pixel in any product")
+            reasons = "".join(f"; {s}" for s in skipped[:5])
+            raise BuildFailed(f"{month}: no valid pixel in any product{reasons}")
 
         t = time.perf_counter()
         layers = _finalize_layers(tmp, region_results, grid)
@@ -254,9 +268,11 @@ def build_month(
         write_json_atomic(tmp / "manifest.json", manifest)
         write_json_atomic(tmp / "item.json", mf.stac_item(manifest))
         shutil.rmtree(tmp / "work", ignore_errors=True)
+        remove_strays(tmp)  # files of tasks killed with their worker (and run again by Dask)
         final = store.build_dir(month, build_id)
         os.rename(tmp, final)
         store.publish(month, _catalog_entry(manifest, final.relative_to(store.root)))
+        remove_strays(store.parts_dir(month))
         for pruned in store.prune(month, options.keep_builds):
             log.info("pruned old build %s of %s", pruned, month)
         _prune_parts(store, month)

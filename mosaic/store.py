@@ -4,7 +4,7 @@ Layout::
 
     DATA_DIR/catalog.json                       published months -> build ids (atomic replace)
     DATA_DIR/months/<month>/builds/<build_id>/  one immutable build (manifest, STAC, VRTs, COGs)
-    DATA_DIR/months/<month>/builds/.tmp-<id>/   a build in progress (removed by the next build)
+    DATA_DIR/months/<month>/builds/.tmp-<id>/   a build in progress (removed if it fails, or by the next build)
     DATA_DIR/months/<month>/parts/<key>.tif     products warped onto the grid, reused by rebuilds
     DATA_DIR/months/<month>/.lock               held (flock) while a build of that month runs
 
@@ -56,6 +56,18 @@ def write_json_atomic(path: Path, data: object) -> None:
         tmp.unlink(missing_ok=True)
 
 
+def remove_strays(folder: Path) -> list[Path]:
+    """Delete the temporary files of unfinished writes (``.*.tmp``) under ``folder``.
+
+    A Dask task killed with its worker leaves one behind; Dask runs the task again elsewhere,
+    so the finished file exists too and the stray must not be published or kept.
+    """
+    strays = [p for p in folder.rglob(".*.tmp") if p.is_file()]
+    for stray in strays:
+        stray.unlink(missing_ok=True)
+    return strays
+
+
 def _fsync_dir(folder: Path) -> None:
     fd = os.open(folder, os.O_RDONLY)
     try:
@@ -103,16 +115,24 @@ class DataStore:
             os.close(fd)
 
     def clean_leftovers(self, month: str) -> list[Path]:
-        """Remove what dead builds of a month left (call with the month lock held)."""
+        """Remove what dead or failed builds of a month left (call with the month lock held).
+
+        That is their temporary files and folders, and a finished build newer than the
+        published one that never made it into the catalog (killed just before publishing).
+        """
         removed = []
         for folder in (self.builds_dir(month), self.parts_dir(month)):
             if folder.is_dir():
-                for leftover in folder.glob(".*tmp*"):
-                    if leftover.is_dir():
-                        shutil.rmtree(leftover, ignore_errors=True)
-                    else:
-                        leftover.unlink(missing_ok=True)
-                    removed.append(leftover)
+                removed += folder.glob(".*tmp*")
+        published = self.read_catalog()["months"].get(month, {}).get("build_id")
+        if published and self.builds_dir(month).is_dir():
+            builds = self.builds_dir(month).iterdir()
+            removed += [p for p in builds if not p.name.startswith(".") and p.name > published]
+        for leftover in removed:
+            if leftover.is_dir():
+                shutil.rmtree(leftover, ignore_errors=True)
+            else:
+                leftover.unlink(missing_ok=True)
         return removed
 
     def tmp_build_dir(self, month: str, build_id: str) -> Path:

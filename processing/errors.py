@@ -65,4 +65,8 @@ class DuplicateProduct(InvalidProduct):
 
 
 class UnsafePath(InvalidProduct):
-    """A path (symlink) leads outside the input that was given."""
+    """A path (symlink, or a file named by the metadata) leads outside the input that was given."""
+
+
+class OutsideFrance(InvalidProduct):
+    """The product's tile is not one of the France tiles: it adds nothing to a France mosaic."""

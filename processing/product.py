@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import rasterio
 from affine import Affine
+from osgeo import gdal
 from rasterio.crs import CRS
 from rasterio.errors import RasterioError
 from rasterio.transform import array_bounds
@@ -131,10 +133,18 @@ class _Storage:
         self._names = frozenset(names)
 
     def exists(self, rel: str) -> bool:
-        """Whether a file exists inside the product folder."""
+        """Whether a file exists inside the product folder.
+
+        Raises:
+            UnsafePath: in an unzipped product, ``rel`` (or a symlink on its way) leads outside
+                the product folder (zip members never leave the zip).
+        """
         if self.is_zip:
             return f"{self.folder}/{rel}" in self._names
-        return (self.path / rel).is_file()
+        target = self.path / rel
+        if not Path(os.path.realpath(target)).is_relative_to(os.path.realpath(self.path)):
+            raise errors.UnsafePath(self.folder, f"{rel} leads outside the product folder")
+        return target.is_file()
 
     def read_bytes(self, rel: str) -> bytes:
         """Read a (small) file of the product."""
@@ -151,7 +161,6 @@ class _Storage:
         if self.is_zip:
             return f"/vsizip/{self.path}/{self.folder}/{rel}"
         return str(self.path / rel)
-
 
 
 @dataclass
@@ -186,6 +195,10 @@ class L3AProduct:
             raise errors.WrongLevel(label, f"product level is {name.level}, not L3A")
         if month is not None and name.month != month:
             raise errors.WrongMonth(label, f"synthesis month is {name.month}, not the requested {month}")
+        if name.tile not in france_tiles():
+            raise errors.OutsideFrance(
+                label, f"tile {name.tile} is not one of the {len(france_tiles())} tiles covering metropolitan France"
+            )
         warnings: list[str] = []
         if storage.is_zip and path.stem != label:
             warnings.append(f"zip file {path.name} holds product {label}")
@@ -314,6 +327,43 @@ class L3AProduct:
         return str(self.name)
 
 
+def verify_zip(path: Path, members: Iterable[str] | None = None) -> None:
+    """Check the CRC of some members (default: all) of a product's zip (GDAL's ``/vsizip/`` does not).
+
+    A member whose bytes were damaged inflates to wrong pixel values without any error from
+    GDAL. This inflates each member once (about 4 s of CPU per GB of pixels), so it belongs
+    with the product's checksum, which is computed once per new product.
+    """
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise errors.UnreadableArchive(path.name, f"truncated or corrupt zip ({exc})") from None
+    with archive:
+        for name in archive.namelist() if members is None else members:
+            try:
+                with archive.open(name) as member:
+                    while member.read(1 << 22):
+                        pass
+            except (zipfile.BadZipFile, zlib.error, EOFError, OSError, KeyError) as exc:
+                raise errors.UnreadableArchive(path.name, f"corrupt zip member {name} ({exc})") from None
+
+
+def check_readable(label: str, assets: dict[str, str], names: Iterable[str], rows: int = 1024) -> None:
+    """Read every pixel of some assets, window by window; raise for the first that fails.
+
+    Raises:
+        UnreadableRaster: naming the product (``label``), the asset and GDAL's reason.
+    """
+    for name in names:
+        try:
+            with rasterio.open(assets[name]) as ds:
+                for row in range(0, ds.height, rows):
+                    ds.read(1, window=Window(0, row, ds.width, min(rows, ds.height - row)))
+        except RasterioError as exc:
+            detail = exc.__cause__ or exc  # GDAL's own words, rather than rasterio's "Read failed"
+            raise errors.UnreadableRaster(label, f"{name}: {detail}") from None
+
+
 def _read_metadata(storage: _Storage, name: ProductName, warnings: list[str]) -> ProductMetadata:
     """Read MTD_ALL.xml and cross-check it with the product name."""
     label, rel = str(name), mtd_file(str(name))
@@ -353,6 +403,23 @@ def _locate_assets(storage: _Storage, name: ProductName, meta: ProductMetadata) 
     return assets
 
 
+TIFF_SIGNATURES = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")  # TIFF and BigTIFF, both byte orders
+
+
+def _is_geotiff(gdal_path: str) -> bool:
+    """Whether the file starts like a TIFF or BigTIFF (read through GDAL's VSI, before any driver parses it).
+
+    A missing or unreadable file passes here: opening it then reports why.
+    """
+    handle = gdal.VSIFOpenL(gdal_path, "rb")
+    if handle is None:
+        return True
+    try:
+        return gdal.VSIFReadL(1, 4, handle) in TIFF_SIGNATURES
+    finally:
+        gdal.VSIFCloseL(handle)
+
+
 def _check_rasters(
     label: str, assets: dict[str, str], storage: _Storage, warnings: list[str]
 ) -> dict[str, RasterGrid]:
@@ -361,8 +428,10 @@ def _check_rasters(
     first: dict[str, str] = {}
     for asset, gdal_path in assets.items():
         rel = gdal_path.rsplit(f"{storage.folder}/", 1)[-1] if storage.is_zip else Path(gdal_path).name
+        if not _is_geotiff(gdal_path):
+            raise errors.UnreadableRaster(label, f"{rel}: not a GeoTIFF (no TIFF signature; other formats are refused)")
         try:
-            with rasterio.open(gdal_path) as ds:
+            with rasterio.open(gdal_path, driver="GTiff") as ds:  # never a VRT or another format posing as one
                 dtype, count = ds.dtypes[0], ds.count
                 grid = RasterGrid(ds.crs, ds.transform, ds.width, ds.height)
         except RasterioError as exc:
@@ -410,7 +479,7 @@ def _check_position(
     """Compare the rasters' position with the ESA tile grid and the metadata (rasters win)."""
     left, _, _, top = grids["R1"].bounds
     tile = france_tiles().get(name.tile)
-    if tile is not None:
+    if tile is not None:  # a tile outside France was refused by _check_tile
         offset = math.hypot(left - tile.ulx, top - tile.uly)
         if offset > _MAX_TILE_OFFSET_M:
             raise errors.GridMismatch(

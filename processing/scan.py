@@ -37,14 +37,22 @@ def _looks_like_product(path: Path) -> bool:
 
 
 def find_candidates(root: Path) -> Iterator[Path | errors.InvalidProduct]:
-    """Yield every product folder and zip under ``root`` in name order, or a problem for unsafe links."""
+    """Yield every product folder and zip under ``root`` in name order, or a problem for bad links."""
     if root.is_file() or _looks_like_product(root):
         yield root
     else:
-        yield from _walk(root, root.resolve())
+        yield from _walk(root, real_path(root), set())
 
 
-def _walk(folder: Path, real_root: Path) -> Iterator[Path | errors.InvalidProduct]:
+def real_path(path: Path) -> Path:
+    """Where a path leads through its symbolic links (never raises on a link loop)."""
+    return Path(os.path.realpath(path))
+
+
+def _walk(folder: Path, real_root: Path, walked: set[Path]) -> Iterator[Path | errors.InvalidProduct]:
+    if real_path(folder) in walked:
+        return  # reached again through a link: walked already
+    walked.add(real_path(folder))
     try:
         entries = sorted(os.scandir(folder), key=lambda e: e.name)
     except OSError as exc:
@@ -54,15 +62,19 @@ def _walk(folder: Path, real_root: Path) -> Iterator[Path | errors.InvalidProduc
         path = Path(entry.path)
         if entry.name.startswith("."):
             continue  # hidden files and the temporary folders of unfinished writes
-        if entry.is_symlink() and not path.resolve().is_relative_to(real_root):
+        if entry.is_symlink() and not real_path(path).is_relative_to(real_root):
             yield errors.UnsafePath(entry.name, f"symbolic link to {os.readlink(path)} leads outside the input")
+        elif entry.is_symlink() and not path.exists():
+            if entry.name.lower().endswith(".zip") or _looks_like_product(path):
+                reason = f"broken symbolic link to {os.readlink(path)} (missing, or a loop)"
+                yield errors.InvalidProduct(entry.name, reason)
         elif entry.is_file() and entry.name.lower().endswith(".zip"):
             yield path
         elif entry.is_dir():
             if _looks_like_product(path):
                 yield path
             else:
-                yield from _walk(path, real_root)
+                yield from _walk(path, real_root, walked)
 
 
 def scan_products(
@@ -84,9 +96,9 @@ def scan_products(
             if isinstance(candidate, errors.InvalidProduct):
                 result.problems.append(candidate)
                 continue
-            if candidate.resolve() in seen:
+            if real_path(candidate) in seen:
                 continue
-            seen.add(candidate.resolve())
+            seen.add(real_path(candidate))
             try:
                 found.append(L3AProduct.open(candidate, month=month, check_data=check_data))
             except errors.InvalidProduct as exc:

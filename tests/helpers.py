@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,6 +16,8 @@ import httpx
 from mosaic.build import BuildOptions, build_month
 from processing.sample import generate_products
 
+CLI = [sys.executable, "-m", "app.cli"]
+
 
 def published_months(root: Path, tiles: list[str], months: list[str], pixel_size: float = 1000) -> Path:
     """Sample products under ``root/in``, each month built and published into ``root/data``."""
@@ -21,6 +25,21 @@ def published_months(root: Path, tiles: list[str], months: list[str], pixel_size
     for month in months:
         build_month(root / "data", month, [root / "in"], BuildOptions(scheduler="sync", progress=False))
     return root / "data"
+
+
+def run_cli(*args: str, **kw: object) -> subprocess.CompletedProcess:
+    """Run the mosaique CLI in a subprocess."""
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=600, **kw)
+
+
+def snapshot(data: Path) -> dict[str, str]:
+    """SHA-256 of every published file (catalog and builds), by relative path."""
+    files = [data / "catalog.json", *(data / "months").rglob("builds/*/**/*")]
+    return {
+        str(f.relative_to(data)): hashlib.sha256(f.read_bytes()).hexdigest()
+        for f in files
+        if f.is_file() and "/.tmp-" not in str(f)
+    }
 
 
 def free_port() -> int:

@@ -101,7 +101,9 @@ def test_rebuild_through_the_api_publishes_while_tiles_keep_flowing(server: str,
         assert month["build_id"] == done["build_id"] != before
         assert done["progress"]["done"] == done["progress"]["total"]
         assert str(data) not in str(done)
-        assert 'mosaique_build_jobs{state="succeeded"}' in client.get("/metrics").text
+        metrics = client.get("/metrics").text
+        assert 'mosaique_build_jobs{state="succeeded"}' in metrics
+        assert 'mosaique_build_duration_seconds_count{outcome="succeeded"}' in metrics
     # History persists: a new server process reads the same SQLite file.
     assert [j["id"] for j in JobStore(Settings(data_dir=data).jobs_db()).list()][0] == job["id"]
 
@@ -116,3 +118,34 @@ def test_cancel_stops_the_build_and_keeps_the_published_month(server: str, data:
         if cancelled["state"] == "cancelled":
             assert Catalog(data).get(MONTH).build_id == before
         assert client.get(f"/api/admin/builds/{job['id']}").json()["state"] == cancelled["state"]
+
+
+def test_failed_tokens_and_build_starts_are_rate_limited(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, admin_token=TOKEN, admin_rate_limit=2, max_builds=10)
+    (tmp_path / "inputs").mkdir()
+    client = TestClient(create_app(settings))
+    for _ in range(10):
+        assert client.get("/api/admin/builds", headers=auth("guess")).status_code == 403
+    refused = client.get("/api/admin/builds", headers=auth())
+    assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1
+    other = TestClient(create_app(settings))  # another process: its own buckets; reads are not limited
+    assert all(other.get("/api/admin/builds", headers=auth()).status_code == 200 for _ in range(20))
+    starts = [other.post("/api/admin/builds", json={"month": f"2019-0{m}", "inputs": ["."]}, headers=auth())
+              for m in range(1, 4)]
+    assert [r.status_code for r in starts] == [202, 202, 429]
+    _cancel_all(other)
+
+
+def test_concurrent_builds_are_capped(tmp_path: Path) -> None:
+    (tmp_path / "inputs").mkdir()
+    client = TestClient(create_app(Settings(data_dir=tmp_path, admin_token=TOKEN, max_builds=1)))
+    assert client.post("/api/admin/builds", json={"month": "2019-01", "inputs": ["."]}, headers=auth()).status_code == 202
+    busy = client.post("/api/admin/builds", json={"month": "2019-02", "inputs": ["."]}, headers=auth())
+    assert busy.status_code == 429 and "MOSAIQUE_MAX_BUILDS" in busy.json()["detail"]
+    assert client.post("/api/admin/builds", json={"month": "2019-01", "inputs": ["."]}, headers=auth()).status_code == 409
+    _cancel_all(client)
+
+
+def _cancel_all(client: TestClient) -> None:
+    for job in client.get("/api/admin/builds", headers=auth()).json():
+        client.post(f"/api/admin/builds/{job['id']}/cancel", headers=auth())

@@ -66,7 +66,8 @@ def test_magnitude_and_errors(client: TestClient) -> None:
     assert client.get(f"/diff/2018-07/2019-08/tiles/WebMercatorQuad/{z}/{x}/{y}.png").status_code == 404
     assert client.get(f"/diff/2018-07/2018-08/tiles/WebMercatorQuad/{z}/{x}/{y}.png?kind=nope").status_code == 422
     assert client.get(f"/diff/2018-07/2018-08/tiles/WebMercatorQuad/{z}/{x}/{y}.jpg").status_code == 422
-    assert client.get("/diff/2018-07/2018-08/tiles/WebMercatorQuad/7/999/46.png").status_code == 204
+    assert client.get("/diff/2018-07/2018-08/tiles/WebMercatorQuad/7/999/46.png").status_code == 400  # off the grid
+    assert client.get("/diff/2018-07/2018-08/tiles/WebMercatorQuad/7/0/0.png").status_code == 204
 
 
 def test_point_series_has_one_entry_per_month_with_the_layers_values(client: TestClient) -> None:
@@ -85,4 +86,4 @@ def test_point_series_has_one_entry_per_month_with_the_layers_values(client: Tes
         assert entry["ndvi"] == pytest.approx((b[3] - b[2]) / (b[3] + b[2]), abs=1e-4)
     outside = client.get("/api/point/-30,43.8").json()["months"]
     assert all(m["flag"] is None and m["ndvi"] is None for m in outside)
-    assert client.get("/api/point/200,43.8").status_code == 422
+    assert client.get("/api/point/200,43.8").status_code == 400

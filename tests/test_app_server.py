@@ -198,4 +198,4 @@ def test_stored_jpeg_tiles_are_the_cog_blocks_and_other_zooms_redirect(server: s
         assert over.headers["location"] == f"/months/{MONTH}/truecolor/tiles/WebMercatorQuad/9/259/187.jpg"
         assert client.get(over.headers["location"]).status_code == 200
         assert client.get(f"/months/{MONTH}/truecolor/7/1/1.jpg").status_code == 204
-        assert client.get(f"/months/{MONTH}/truecolor/7/999/1.jpg").status_code == 204
+        assert client.get(f"/months/{MONTH}/truecolor/7/999/1.jpg").status_code == 400  # not a zoom-7 tile

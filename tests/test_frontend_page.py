@@ -18,7 +18,7 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run", "--use-gl=swiftshader", "--enable-unsafe-swiftshader"]
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-READY = ("window.mosaique && mosaique.left.loaded() && mosaique.right.loaded()"
+READY = ("() => window.mosaique && mosaique.left.loaded() && mosaique.right.loaded()"
          " && mosaique.left.areTilesLoaded() && mosaique.right.areTilesLoaded()")
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed")
 

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -19,32 +17,17 @@ import rasterio
 from mosaic.build import BuildOptions, build_month
 from mosaic.store import DataStore
 from processing.sample import generate_products
+from tests.helpers import CLI, run_cli, snapshot
 
 PIXEL = 1000.0
 MONTH = "2018-08"
 TILES = ["T31TCJ", "T31TDJ", "T31TCH", "T31TDH"]
 SYNC = BuildOptions(scheduler="sync", progress=False)
-CLI = [sys.executable, "-m", "app.cli"]
 
 
 def sample(out: Path, tiles: list[str] = TILES, **kw: object) -> list[Path]:
     """Small zipped sample products of MONTH."""
     return [Path(p) for p in generate_products(out, tiles=tiles, months=[MONTH], pixel_size=PIXEL, as_zip=True, workers=1, **kw)]
-
-
-def snapshot(data: Path) -> dict[str, str]:
-    """SHA-256 of every published file (catalog and builds), by relative path."""
-    files = [data / "catalog.json", *(data / "months").rglob("builds/*/**/*")]
-    return {
-        str(f.relative_to(data)): hashlib.sha256(f.read_bytes()).hexdigest()
-        for f in files
-        if f.is_file() and "/.tmp-" not in str(f)
-    }
-
-
-def run_cli(*args: str, **kw: object) -> subprocess.CompletedProcess:
-    """Run the mosaique CLI in a subprocess."""
-    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=600, **kw)
 
 
 @pytest.fixture()

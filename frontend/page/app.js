@@ -126,8 +126,10 @@ function legend() {
   box.hidden = !info;
   if (!info) return;
   box.innerHTML = `<strong>${info.title}</strong> (${state.left} → ${state.right})
-    <div class="bar" style="background: linear-gradient(to right, ${info.colors})"></div>
+    <div class="bar"></div>
     <div class="ticks"><span>${info.from}</span><span>${info.to}</span></div>`;
+  // Set through the CSSOM: the page's Content Security Policy refuses inline style attributes.
+  box.querySelector(".bar").style.background = `linear-gradient(to right, ${info.colors})`;
 }
 
 function refresh() {
