@@ -39,8 +39,9 @@ def api_router(catalog: Catalog) -> APIRouter:
 
     @router.get("/healthz", tags=["Health"], summary="Liveness")
     async def healthz() -> dict:
-        """Answers on the event loop, even when every tile thread is busy."""
-        return {"status": "ok", "months": len(catalog.months())}
+        """Answers on the event loop without reading any data: even when every tile thread is busy or the
+        data store stalls (``months``: as last read)."""
+        return {"status": "ok", "months": len(catalog.months(refresh=False))}
 
     return router
 

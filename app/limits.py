@@ -81,7 +81,7 @@ def bounded_algorithm(
     return apply
 
 
-def check_request(request: Request) -> None:
+async def check_request(request: Request) -> None:
     """Refuse oversized or out-of-range parameters (a FastAPI dependency of every route)."""
     if len(request.url.query) > MAX_QUERY_LENGTH:
         raise HTTPException(414, f"query string longer than {MAX_QUERY_LENGTH} characters")

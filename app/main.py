@@ -22,6 +22,7 @@ from app.admin import admin_router
 from app.api import api_router
 from app.caching import CacheHeadersMiddleware
 from app.differences import differences_router
+from app.faults import install_fault_handling
 from app.headers import SecurityHeadersMiddleware
 from app.jobs import JobConflict, JobNotFound, JobStore
 from app.limits import BoundedPartParams, bounded_algorithm, check_request, client_error
@@ -32,7 +33,7 @@ from app.readers import MonthLayer, MonthLayerReader
 from app.rendering import render_tile
 from app.settings import Settings
 from app.wmts import wmts_router
-from mosaic.catalog import Catalog, LayerNotFound, MonthNotFound
+from mosaic.catalog import Catalog, LayerNotFound, MonthNotFound, configure_reads
 from mosaic.layers import LAYERS
 from mosaic.store import BUILD_ID_PATTERN
 from processing.naming import MONTH_PATTERN
@@ -53,7 +54,8 @@ STATUS_CODES = {
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application for one data directory."""
     settings = settings or Settings()
-    catalog = Catalog(settings.data_dir)
+    catalog = Catalog(settings.data_dir, ttl=settings.catalog_ttl)
+    configure_reads(settings.gdal_cachemax, settings.http_timeout, settings.http_retries)  # process-wide
     app = FastAPI(
         title="Mosaïque",
         description="Monthly Sentinel-2 mosaics of France (Theia L3A), as web map tiles.",
@@ -81,8 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         render_func=render_tile,
         img_part_dependency=BoundedPartParams,
         process_dependency=bounded_algorithm,
-        environment_dependency=lambda: {"GDAL_CACHEMAX": settings.gdal_cachemax,
-                                        "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR"},
+        environment_dependency=lambda: {"GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR"},  # cache: configure_reads
     )
     app.include_router(prerendered_router(catalog))  # before the tiler: its paths are more specific
     app.include_router(tiler.router, prefix="/months/{month}/{layer}", tags=["Tiles"])
@@ -101,6 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if code >= 500:
             app.add_exception_handler(cls, _internal_error)
     app.add_exception_handler(RioTilerError, client_error)  # reads refused for the request's sake
+    install_fault_handling(app, settings, catalog)  # unreadable data: 503 + Retry-After; request timeouts
     app.add_middleware(CacheHeadersMiddleware, latest_max_age=settings.cache_max_age)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET"],

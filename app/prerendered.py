@@ -42,6 +42,8 @@ class _BlockIndex:
     def __init__(self, path: str) -> None:
         self.path = path
         ds = gdal.Open(path)
+        if ds is None:
+            raise OSError(f"cannot open {path}: {gdal.GetLastErrorMsg()}")
         gt = ds.GetGeoTransform()
         self.left, self.top, self.res = gt[0], gt[3], gt[1]
         band = ds.GetRasterBand(1)
@@ -60,8 +62,11 @@ class _BlockIndex:
         if not (0 <= col < math.ceil(band.XSize / TILE) and 0 <= row < math.ceil(band.YSize / TILE)):
             return None
         with _lock:
+            gdal.ErrorReset()
             offset = band.GetMetadataItem(f"BLOCK_OFFSET_{col}_{row}", "TIFF")
             size = band.GetMetadataItem(f"BLOCK_SIZE_{col}_{row}", "TIFF")
+            if gdal.GetLastErrorType() >= gdal.CE_Failure:  # the block index could not be read: not "empty"
+                raise OSError(f"{self.path}: {gdal.GetLastErrorMsg()}")
         if not offset or not size or int(size) == 0:
             return None
         return int(offset), int(size)
@@ -77,11 +82,16 @@ class _BlockIndex:
     def read(self, offset: int, size: int) -> bytes:
         """Bytes of a block (through GDAL's file systems: local, /vsicurl/, /vsis3/)."""
         handle = gdal.VSIFOpenL(self.path, "rb")
+        if handle is None:
+            raise OSError(f"cannot open {self.path}: {gdal.GetLastErrorMsg()}")
         try:
             gdal.VSIFSeekL(handle, offset, 0)
-            return gdal.VSIFReadL(1, size, handle)
+            data = gdal.VSIFReadL(1, size, handle)
         finally:
             gdal.VSIFCloseL(handle)
+        if data is None or len(data) != size:
+            raise OSError(f"{self.path}: short read")
+        return data
 
 
 @lru_cache(maxsize=512)
@@ -120,7 +130,11 @@ def prerendered_router(catalog: Catalog) -> APIRouter:
         source = m.source("truecolor", z, x, y)
         if source is None:
             raise TileOutsideBounds(f"tile {z}/{x}/{y} holds no data of {month}")
-        jpeg = stored_jpeg(source, z, x, y, full=transparent) if z <= m.zoom else None
+        try:
+            jpeg = stored_jpeg(source, z, x, y, full=transparent) if z <= m.zoom else None
+        except (OSError, RuntimeError):
+            _index.cache_clear()  # an index that met a read error may hold a half-read block table
+            raise
         if jpeg is not None:
             return Response(jpeg, media_type="image/jpeg")
         image = MonthLayerReader(MonthLayer(m, "truecolor")).tile(x, y, z)

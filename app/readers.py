@@ -22,7 +22,7 @@ from morecantile import TileMatrixSet
 from rasterio.features import bounds as featurebounds
 from rasterio.warp import transform_bounds
 from rio_tiler.constants import WEB_MERCATOR_TMS, WGS84_CRS
-from rio_tiler.errors import RioTilerError, TileOutsideBounds
+from rio_tiler.errors import PointOutsideBounds, RioTilerError, TileOutsideBounds
 from rio_tiler.io.base import BaseReader
 from rio_tiler.io.rasterio import Reader
 from rio_tiler.models import ImageData, Info, PointData
@@ -91,8 +91,16 @@ class MonthLayerReader(BaseReader):
             return src.tile(tile_x, tile_y, tile_z, **kwargs)
 
     def point(self, lon: float, lat: float, **kwargs: object) -> PointData:
-        """Full-resolution values at a point (through the month's VRT)."""
-        with open_reader(self.input.month.vrt(self.input.layer), self.tms) as src:
+        """Full-resolution values at a point, from the one region COG holding it.
+
+        Not through the VRT: GDAL reads a VRT source it cannot open (a remote read that failed)
+        as zeros without an error, where the COG itself raises.
+        """
+        tile = self.tms.tile(lon, lat, self.input.month.zoom)
+        source = self.input.month.source(self.input.layer, tile.z, tile.x, tile.y)
+        if source is None:
+            raise PointOutsideBounds(f"no data of {self.input.month.month} at {lon}, {lat}")
+        with open_reader(source, self.tms) as src:
             return src.point(lon, lat, **kwargs)
 
     def info(self) -> Info:

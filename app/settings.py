@@ -28,9 +28,20 @@ class Settings(BaseSettings):
     frontend_dir: Path = Field(Path(__file__).resolve().parent.parent / "frontend",
                                description="The page's files (with node_modules installed).")
     cache_max_age: int = Field(60, ge=0, description="max-age (s) of tile URLs without a build id.")
+    request_timeout: float = Field(10.0, gt=0, description=(
+        "Seconds a tile, point, difference or API request may take before it is answered 503."))
+    http_timeout: float = Field(5.0, ge=1, description="Seconds per HTTP request GDAL makes to a remote data store.")
+    http_retries: int = Field(1, ge=0, description="Retries of a remote read after a transient HTTP error.")
+    catalog_ttl: float = Field(10.0, ge=0, description=(
+        "Seconds between two looks at a remote data store's catalog (a local one is checked on every request)."))
+    threads: int = Field(8, ge=1, description=(
+        "Requests of each server process reading pixels at once (the others wait their turn, bounded by "
+        "request_timeout); few keep /healthz and the event loop responsive, since reads hold the GIL in turns."))
+    retry_after: int = Field(5, ge=1, description="Retry-After (s) of 503 answers (data store unavailable, timeout).")
     build_workers: int | None = Field(None, ge=1, description="LocalCluster workers (default: cores).")
     admin_token: SecretStr | None = Field(None, description="Bearer token of the admin API; unset disables it.")
-    admin_rate_limit: int = Field(30, ge=1, description="Admin build starts and cancels per minute per client (per process).")
+    admin_rate_limit: int = Field(
+        30, ge=1, description="Admin build starts and cancels per minute per client (per process).")
     max_builds: int = Field(1, ge=1, description="Builds (of any months) the admin API runs at once.")
     input_roots: list[Path] | None = Field(
         None, description="Folders admin builds may read products from (JSON list); default: DATA_DIR/inputs."

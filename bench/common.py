@@ -1,13 +1,15 @@
 """Helpers shared by the benchmarks: timing a command with the peak RSS of its process tree,
-and writing one section of docs/benchmarks.md."""
+starting servers on 127.0.0.1, and writing one section of docs/benchmarks.md."""
 
 from __future__ import annotations
 
 import re
+import socket
 import subprocess
 import time
 from pathlib import Path
 
+import httpx
 import psutil
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
@@ -30,6 +32,31 @@ def measure(cmd: list[str], **kw: object) -> tuple[float, int]:
     if proc.returncode not in (0, 3):
         raise RuntimeError(f"{' '.join(cmd)} exited with {proc.returncode}")
     return elapsed, peak
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(cmd: list[str], url: str) -> subprocess.Popen:
+    """Start a server and wait until it answers."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(300):
+        try:
+            httpx.get(url, timeout=1)
+            return proc
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{cmd} did not start")
+
+
+def rss(proc: subprocess.Popen) -> int:
+    """RSS of a server process tree."""
+    p = psutil.Process(proc.pid)
+    return sum(q.memory_info().rss for q in [p, *p.children(recursive=True)])
 
 
 def write_section(title: str, body: str) -> None:

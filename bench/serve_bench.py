@@ -29,7 +29,7 @@ from pathlib import Path
 import httpx
 import morecantile
 import psutil
-from common import table, write_section
+from common import free_port, rss, start, table, write_section
 
 from app.presets import PRESETS
 from mosaic.catalog import Catalog
@@ -49,27 +49,6 @@ from starlette.staticfiles import StaticFiles
 app = Starlette(); app.mount("/", StaticFiles(directory=sys.argv[1]))
 uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), http="httptools", loop="uvloop", log_level="warning")
 """
-
-
-def free_port() -> int:
-    """A free TCP port on 127.0.0.1."""
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start(cmd: list[str], url: str) -> subprocess.Popen:
-    """Start a server and wait until it answers."""
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(300):
-        try:
-            httpx.get(url, timeout=1)
-            return proc
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{cmd} did not start")
 
 
 def tiles_for(bounds: tuple[float, float, float, float], zooms: range, per_zoom: int) -> list[tuple[int, int, int]]:
@@ -111,12 +90,6 @@ def cpu(proc: subprocess.Popen) -> float:
     changed by other jobs on the machine."""
     p = psutil.Process(proc.pid)
     return sum(sum(q.cpu_times()[:2]) for q in [p, *p.children(recursive=True)])
-
-
-def rss(proc: subprocess.Popen) -> int:
-    """RSS of a server process tree."""
-    p = psutil.Process(proc.pid)
-    return sum(q.memory_info().rss for q in [p, *p.children(recursive=True)])
 
 
 def load() -> str:

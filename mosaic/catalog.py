@@ -7,18 +7,30 @@ without a restart, and never mixes two builds: a month is resolved to one build 
 The data directory may be local, or an ``http(s)://`` or ``s3://`` prefix holding the same
 files: everything is read through GDAL's virtual file systems (``/vsicurl/``, ``/vsis3/``), and
 a remote catalog is looked at again at most every ``ttl`` seconds.
+
+A store that cannot be read right now (a local data directory that is missing, an HTTP error
+other than 404, a timeout, a truncated body) raises :class:`SourceUnavailable`, never a "not
+found": the server answers 503 and tries again. A remote catalog that cannot be re-read keeps
+the months last read. GDAL remembers failed remote reads as well as good ones, so
+:meth:`Catalog.forget_failures` drops what both GDAL libraries in the process (osgeo's and
+rasterio's) cached of the store.
 """
 
 from __future__ import annotations
 
+import ctypes
 import json
+import logging
 import os
 import re
+import threading
 import time
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+import rasterio._env
+import rasterio.env
 from osgeo import gdal
 
 from mosaic.layers import LAYERS
@@ -32,6 +44,13 @@ class MonthNotFound(MosaiqueError):
 
 class LayerNotFound(MosaiqueError):
     """A month has no layer of this name."""
+
+
+class SourceUnavailable(MosaiqueError):
+    """The data store cannot be read right now (missing, erroring, stalled); worth trying again."""
+
+
+log = logging.getLogger("mosaique.catalog")
 
 
 @dataclass(frozen=True)
@@ -93,24 +112,56 @@ def gdal_root(root: str | Path) -> str:
 
 
 def read_text(path: str) -> str | None:
-    """A small file's text through GDAL's virtual file systems (None if it does not exist)."""
-    handle = gdal.VSIFOpenL(path, "rb")
+    """A small file's text through GDAL's virtual file systems (None if it does not exist).
+
+    Raises ``SourceUnavailable`` when a remote store fails otherwise (HTTP error, timeout, body
+    shorter than announced).
+    """
+    gdal.VSIErrorReset()
+    handle = gdal.VSIFOpenExL(path, "rb", True)
     if handle is None:
+        _raise_unless_absent(path)
         return None
     try:
+        gdal.VSIFSeekL(handle, 0, os.SEEK_END)
+        size = gdal.VSIFTellL(handle)
+        gdal.VSIFSeekL(handle, 0, os.SEEK_SET)
         chunks = []
         while chunk := gdal.VSIFReadL(1, 1 << 20, handle):
             chunks.append(chunk)
-        return b"".join(chunks).decode()
     finally:
         gdal.VSIFCloseL(handle)
+    data = b"".join(chunks)
+    if len(data) != size:
+        raise SourceUnavailable(f"{path}: read {len(data)} of {size} bytes")
+    try:
+        return data.decode()
+    except UnicodeDecodeError:
+        raise SourceUnavailable(f"{path}: not text") from None
+
+
+def _raise_unless_absent(path: str) -> None:
+    """After a failed open or stat with the error flag: absence is an answer, anything else is not."""
+    if path.startswith("/vsi"):
+        message = gdal.VSIGetLastErrorMsg()
+        if message and "404" not in message:
+            raise SourceUnavailable(f"{path}: {message}")
+
+
+def _json(path: str) -> dict:
+    """A JSON file's content ({} if it does not exist); a cut or garbled file is a read failure."""
+    text = read_text(path)
+    try:
+        return json.loads(text) if text else {}
+    except ValueError:
+        raise SourceUnavailable(f"{path}: not valid JSON") from None
 
 
 @lru_cache(maxsize=256)
 def _load_month(month: str, build_id: str, folder: str, entry_json: str) -> Month:
     """Build a Month from its catalog entry and manifest (cached by build id: builds never change)."""
     entry = json.loads(entry_json)
-    manifest = json.loads(read_text(f"{folder}/manifest.json") or "{}")
+    manifest = _json(f"{folder}/manifest.json")
     if not manifest:
         raise MonthNotFound(f"build {build_id} of {month} has no manifest")
     regions = frozenset(r for r, info in manifest["regions"].items() if info["files"])
@@ -131,13 +182,56 @@ def _local_stamp(path: str) -> tuple[int, int] | None:
     try:
         st = os.stat(path)
     except FileNotFoundError:
+        if not os.path.isdir(os.path.dirname(path)):  # the data directory itself is gone
+            raise SourceUnavailable(f"{os.path.dirname(path)} is missing") from None
         return None
     return st.st_mtime_ns, st.st_ino
 
 
 def _remote_stamp(path: str) -> tuple[int, int] | None:
+    gdal.VSIErrorReset()
+    if gdal.VSIStatL(path, gdal.VSI_STAT_EXISTS_FLAG | gdal.VSI_STAT_SET_ERROR_FLAG) is None:  # (with the size
+        _raise_unless_absent(path)  # flag, GDAL 3.6 sets no error: ask why first, then what)
+        return None
     stat = gdal.VSIStatL(path)
     return None if stat is None else (stat.mtime, stat.size)
+
+
+def configure_reads(cache_mb: int, http_timeout: float, http_retries: int) -> None:
+    """Process-wide GDAL settings for reading published months, in both GDAL libraries of the process.
+
+    The block cache is set once for the process: GDAL has one cache, and ``rasterio.Env`` takes an
+    integer GDAL_CACHEMAX as bytes and puts the default (5 % of RAM) back on exit. Every HTTP
+    request to a remote store is bounded by ``http_timeout`` seconds (connecting included) and
+    retried ``http_retries`` times on transient errors (429, 5xx, timeouts).
+    """
+    timeout = str(max(1, round(http_timeout)))
+    options = {
+        "GDAL_CACHEMAX": str(cache_mb),  # MB
+        "GDAL_HTTP_TIMEOUT": timeout,
+        "GDAL_HTTP_CONNECTTIMEOUT": timeout,
+        "GDAL_HTTP_MAX_RETRY": str(http_retries),
+        "GDAL_HTTP_RETRY_DELAY": "0.5",
+        "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",  # no directory listing requests
+    }
+    for key, value in options.items():
+        gdal.SetConfigOption(key, value)
+        rasterio.env.set_gdal_config(key, cache_mb * 2**20 if key == "GDAL_CACHEMAX" else value)
+    gdal.SetCacheMax(cache_mb * 2**20)  # osgeo's GDAL read its cache size already
+
+
+@lru_cache(maxsize=1)
+def _rasterio_gdal() -> ctypes.CDLL:
+    """The GDAL library rasterio is linked to (its wheel bundles its own), for what rasterio does not wrap."""
+    lib = ctypes.CDLL(rasterio._env.__file__)  # symbols resolve through the module's own dependencies
+    lib.VSICurlPartialClearCache.argtypes = [ctypes.c_char_p]
+    return lib
+
+
+def forget_cached_reads(prefix: str) -> None:
+    """Drop what GDAL's network file systems cached under ``prefix`` (file sizes, blocks, failures)."""
+    gdal.VSICurlPartialClearCache(prefix)
+    _rasterio_gdal().VSICurlPartialClearCache(prefix.encode())
 
 
 class Catalog:
@@ -150,30 +244,60 @@ class Catalog:
         self._stamp: object = None
         self._checked = float("-inf")
         self._months: dict[str, Month] = {}
+        self._loaded = False
+        self._failure: SourceUnavailable | None = None
+        self._lock = threading.Lock()
 
     def _refresh(self) -> None:
+        if not self.remote:
+            self._reload()
+            return
+        # One thread looks at a remote store at a time; once months are known the others do not wait.
+        if self._due() and self._lock.acquire(blocking=not self._loaded):
+            try:
+                if self._due():
+                    self._checked = time.monotonic()  # a store that fails or stalls is not asked again at once
+                    forget_cached_reads(f"{self.root}/{CATALOG}")  # else GDAL answers from its cached copy
+                    try:
+                        self._reload()
+                        self._failure = None
+                    except SourceUnavailable as e:
+                        self._failure = e
+                        log.warning("data store unavailable, %s: %s",
+                                    "serving the months last read" if self._loaded else "no months yet", e)
+            finally:
+                self._lock.release()
+        if not self._loaded and self._failure is not None:
+            raise SourceUnavailable(str(self._failure))
+
+    def _due(self) -> bool:
+        return time.monotonic() - self._checked >= self.ttl
+
+    def _reload(self) -> None:
+        """Read the catalog again if it changed (raises ``SourceUnavailable``)."""
         path = f"{self.root}/{CATALOG}"
-        if self.remote:
-            if time.monotonic() - self._checked < self.ttl:
-                return
-            gdal.VSICurlPartialClearCache(path)  # else GDAL answers from its cache of the old file
-        self._checked = time.monotonic()
         stamp = _remote_stamp(path) if self.remote else _local_stamp(path)
         if stamp is None:
-            self._stamp, self._months = None, {}
+            self._stamp, self._months, self._loaded = None, {}, True
             return
         if stamp == self._stamp:
             return
-        raw = json.loads(read_text(path) or "{}")
+        raw = _json(path)
         self._months = {
             month: _load_month(month, e["build_id"], f"{self.root}/{e['path']}", json.dumps(e, sort_keys=True))
             for month, e in raw.get("months", {}).items()
         }
-        self._stamp = stamp
+        self._stamp, self._loaded = stamp, True
 
-    def months(self) -> list[Month]:
-        """Every published month, oldest first."""
-        self._refresh()
+    def forget_failures(self) -> None:
+        """After a failed read of a remote store: make GDAL ask the store again next time."""
+        if self.remote:
+            forget_cached_reads(self.root + "/")
+
+    def months(self, refresh: bool = True) -> list[Month]:
+        """Every published month, oldest first; ``refresh=False``: as last read, without any I/O."""
+        if refresh:
+            self._refresh()
         return [self._months[m] for m in sorted(self._months)]
 
     def get(self, month: str, build_id: str | None = None) -> Month:
@@ -191,7 +315,7 @@ class Catalog:
         if not re.match(BUILD_ID_PATTERN, build_id):
             raise MonthNotFound(f"build {build_id} of {month} is not available")
         folder = f"{current.folder.rsplit('/', 1)[0]}/{build_id}"
-        manifest = json.loads(read_text(f"{folder}/manifest.json") or "{}")
+        manifest = _json(f"{folder}/manifest.json")
         if manifest.get("month") != month:
             raise MonthNotFound(f"build {build_id} of {month} is not available")
         entry = {**current.summary, "build_id": build_id, "zoom": manifest["grid"]["zoom"],

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import ctypes
 from pathlib import Path
 
 import pytest
+import rasterio._env
 from fastapi.testclient import TestClient
+from osgeo import gdal
 
 from app.main import create_app
 from app.settings import Settings
@@ -25,6 +28,14 @@ def test_tile_size_is_capped(data: Path, query: str) -> None:
     client = TestClient(create_app(Settings(data_dir=data)))
     r = client.get(f"/months/{MONTH}/truecolor/tiles/WebMercatorQuad/6/32/23.png?{query}")
     assert r.status_code == 400 and "tilesize" in r.json()["detail"]
+
+
+def test_the_gdal_block_cache_is_set_once_in_megabytes(data: Path) -> None:
+    client = TestClient(create_app(Settings(data_dir=data, gdal_cachemax=64)))
+    assert client.get(f"/months/{MONTH}/flags/tiles/WebMercatorQuad/5/16/11.png").status_code == 200
+    rasterio_gdal = ctypes.CDLL(rasterio._env.__file__)  # rasterio's own GDAL: its wheel bundles one
+    rasterio_gdal.GDALGetCacheMax64.restype = ctypes.c_int64
+    assert rasterio_gdal.GDALGetCacheMax64() == gdal.GetCacheMax() == 64 * 2**20  # not 64 bytes, not 5 % of RAM
 
 
 def test_a_corrupt_cog_gives_a_500_without_paths(data: Path) -> None:

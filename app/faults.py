@@ -1,0 +1,122 @@
+"""Faults degrade cleanly: a data store that cannot be read, or a request that takes too long,
+is answered 503 with Retry-After, never a hang or a 500.
+
+- Reads that fail because the data are not there right now (a local data directory renamed
+  away, an HTTP store answering errors, stalling past GDAL's timeout or cutting bodies short)
+  answer 503 and make GDAL forget what it cached of the store, failures included, so the next
+  request asks it again: service comes back as soon as the store does, without a restart.
+  Other read errors (a corrupt file) stay a 500 that names nothing.
+- Every request under the bounded prefixes gets ``request_timeout`` seconds to start its answer;
+  after that it is answered 503 and its work is cancelled: a read already running in its thread
+  is left to finish (remote reads end within GDAL's HTTP timeout), its answer dropped.
+- Each process reads pixels in ``threads`` threads at most: reads hold the GIL in turns, and
+  every extra thread delays the event loop (/healthz, accepting requests) by a switch interval.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import anyio.to_thread
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from rasterio._err import CPLE_BaseError
+from rasterio.errors import RasterioIOError
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.settings import Settings
+from mosaic.catalog import Catalog, SourceUnavailable
+
+BOUNDED = ("/months/", "/diff/", "/api/", "/wmts/")
+"""Path prefixes whose requests are bounded in time (not /healthz, /metrics, the page)."""
+_TRANSIENT = re.compile(r"does not exist|No such file|HTTP response code|CURL error|timed out|Read failed|"
+                        r"IReadBlock failed|IO error|short read", re.IGNORECASE)
+log = logging.getLogger("mosaique.app")
+
+
+def install_fault_handling(app: FastAPI, settings: Settings, catalog: Catalog) -> None:
+    """Map unreadable data to 503 and bound requests in time (call after the other handlers)."""
+
+    async def read_failed(request: Request, exc: Exception) -> JSONResponse:
+        if not isinstance(exc, SourceUnavailable) and not transient(exc):
+            log.error("internal error on %s", request.url.path, exc_info=exc)
+            return JSONResponse({"detail": "internal server error"}, status_code=500)
+        log.warning("data unavailable on %s: %s", request.url.path, _messages(exc))
+        await run_in_threadpool(catalog.forget_failures)  # may wait on GDAL's locks: not on the event loop
+        return unavailable("data temporarily unavailable, retry later", settings.retry_after)
+
+    for cls in (SourceUnavailable, RasterioIOError, CPLE_BaseError, OSError, RuntimeError):
+        app.add_exception_handler(cls, read_failed)
+    app.add_middleware(RequestTimeoutMiddleware, timeout=settings.request_timeout, retry_after=settings.retry_after,
+                       threads=settings.threads, after_abandoned=catalog.forget_failures)
+
+
+def transient(exc: BaseException) -> bool:
+    """Whether a read error says the data could not be reached (rather than that they are broken)."""
+    return bool(_TRANSIENT.search(_messages(exc)))
+
+
+def _messages(exc: BaseException) -> str:
+    """The messages of an exception and of those it was raised from (GDAL's real reason is often there)."""
+    seen: list[BaseException] = []
+    while exc is not None and exc not in seen and len(seen) < 5:
+        seen.append(exc)
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    return " <- ".join(str(e) for e in seen)
+
+
+def unavailable(detail: str, retry_after: int) -> JSONResponse:
+    """A 503 telling the client when to try again."""
+    return JSONResponse({"detail": detail}, status_code=503, headers={"Retry-After": str(retry_after)})
+
+
+@dataclass(frozen=True)
+class RequestTimeoutMiddleware:
+    """Pure-ASGI middleware answering 503 when a bounded request has not started its answer in time."""
+
+    app: ASGIApp
+    timeout: float
+    retry_after: int
+    threads: int = 40
+    """Worker threads of the process (sync endpoints run in them), set when the server starts."""
+    after_abandoned: Callable[[], None] | None = None
+    """Run (in a thread) once an abandoned request's work has ended: its failure, if any, was not handled."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run the request as a task; past the timeout, answer 503 and drop whatever it sends later."""
+        if scope["type"] == "lifespan":
+            anyio.to_thread.current_default_thread_limiter().total_tokens = self.threads
+        if scope["type"] != "http" or not scope["path"].startswith(BOUNDED):
+            await self.app(scope, receive, send)
+            return
+        started = abandoned = False
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            if abandoned:
+                return
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        task = asyncio.ensure_future(self.app(scope, receive, guarded_send))
+        done, _ = await asyncio.wait({task}, timeout=self.timeout)
+        if done or started:  # finished, or too late to answer anything else
+            await task
+            return
+        abandoned = True
+        task.add_done_callback(self._abandoned)
+        task.cancel()  # work still waiting for a thread never starts; a read under way ends on its own
+        log.warning("request timed out after %.1f s: %s", self.timeout, scope["path"])
+        await unavailable("request timed out, retry later", self.retry_after)(scope, receive, send)
+
+    def _abandoned(self, task: asyncio.Task) -> None:
+        """Collect an abandoned request's outcome (so asyncio does not warn), then run the hook."""
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("abandoned request failed: %s", _messages(task.exception()))
+        if self.after_abandoned is not None:
+            asyncio.get_running_loop().run_in_executor(None, self.after_abandoned)
