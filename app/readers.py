@@ -45,7 +45,8 @@ class MonthLayer:
 @contextmanager
 def open_reader(path: str, tms: TileMatrixSet = WEB_MERCATOR_TMS) -> Iterator[Reader]:
     """A rio-tiler reader of ``path`` for this thread alone while the block runs, then kept open
-    for the next request (at most ``KEPT_OPEN`` idle readers, the least recently used closed)."""
+    for the next request (at most ``KEPT_OPEN`` idle readers, the least recently used closed).
+    A reader whose block raised is closed, not kept: its dataset may hold the failure."""
     key = (path, tms.id)
     with _lock:
         idle = _idle.get(key)
@@ -54,18 +55,28 @@ def open_reader(path: str, tms: TileMatrixSet = WEB_MERCATOR_TMS) -> Iterator[Re
         reader = Reader(path, tms=tms)
     try:
         yield reader
-    finally:
-        closing = []
-        with _lock:
-            _idle.setdefault(key, []).append(reader)
-            _idle.move_to_end(key)
-            while sum(map(len, _idle.values())) > KEPT_OPEN:
-                oldest = next(iter(_idle))
-                closing.append(_idle[oldest].pop())
-                if not _idle[oldest]:
-                    del _idle[oldest]
-        for old in closing:
-            old.close()
+    except RioTilerError:  # the request's own fault (a tile outside the file...): the reader is fine
+        _keep(key, reader)
+        raise
+    except BaseException:
+        reader.close()  # a reader that met a read error (a failed remote read...) may hold it: not reused
+        raise
+    _keep(key, reader)
+
+
+def _keep(key: tuple[str, str], reader: Reader) -> None:
+    """Put a reader back among the idle ones, closing the least recently used beyond ``KEPT_OPEN``."""
+    closing = []
+    with _lock:
+        _idle.setdefault(key, []).append(reader)
+        _idle.move_to_end(key)
+        while sum(map(len, _idle.values())) > KEPT_OPEN:
+            oldest = next(iter(_idle))
+            closing.append(_idle[oldest].pop())
+            if not _idle[oldest]:
+                del _idle[oldest]
+    for old in closing:
+        old.close()
 
 
 @attr.s
