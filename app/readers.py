@@ -11,8 +11,6 @@ a kept reader is never stale.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,10 +27,6 @@ from rio_tiler.models import ImageData, Info, PointData
 
 from mosaic.catalog import Month
 
-KEPT_OPEN = 64
-_lock = threading.Lock()
-_idle: OrderedDict[tuple[str, str], list[Reader]] = OrderedDict()  # least recently used first
-
 
 @dataclass(frozen=True)
 class MonthLayer:
@@ -44,39 +38,15 @@ class MonthLayer:
 
 @contextmanager
 def open_reader(path: str, tms: TileMatrixSet = WEB_MERCATOR_TMS) -> Iterator[Reader]:
-    """A rio-tiler reader of ``path`` for this thread alone while the block runs, then kept open
-    for the next request (at most ``KEPT_OPEN`` idle readers, the least recently used closed).
-    A reader whose block raised is closed, not kept: its dataset may hold the failure."""
-    key = (path, tms.id)
-    with _lock:
-        idle = _idle.get(key)
-        reader = idle.pop() if idle else None
-    if reader is None:
-        reader = Reader(path, tms=tms)
-    try:
+    """A rio-tiler reader of ``path``, opened for this request and closed after it.
+
+    Readers kept open across requests saved about 1 ms a tile, but they outlived the faults the
+    server must survive: a data directory moved away kept being read through open handles, and
+    GDAL's cache clearing after a failed remote read raced with datasets still open (a crash seen
+    in tests/test_app_faults.py). GDAL's block cache still keeps the bytes read.
+    """
+    with Reader(path, tms=tms) as reader:
         yield reader
-    except RioTilerError:  # the request's own fault (a tile outside the file...): the reader is fine
-        _keep(key, reader)
-        raise
-    except BaseException:
-        reader.close()  # a reader that met a read error (a failed remote read...) may hold it: not reused
-        raise
-    _keep(key, reader)
-
-
-def _keep(key: tuple[str, str], reader: Reader) -> None:
-    """Put a reader back among the idle ones, closing the least recently used beyond ``KEPT_OPEN``."""
-    closing = []
-    with _lock:
-        _idle.setdefault(key, []).append(reader)
-        _idle.move_to_end(key)
-        while sum(map(len, _idle.values())) > KEPT_OPEN:
-            oldest = next(iter(_idle))
-            closing.append(_idle[oldest].pop())
-            if not _idle[oldest]:
-                del _idle[oldest]
-    for old in closing:
-        old.close()
 
 
 @attr.s
