@@ -2,11 +2,8 @@
 
 Web tiles are read from the one COG that holds them (a region COG from the region zoom on, the
 month's overview COG below it), whose 256 px blocks are the tiles themselves; points, parts and
-statistics go through the month's VRT or overview. The server never sees a file path in a URL.
-
-Opening a COG costs about 1 ms (rasterio open, CRS, overviews): readers are kept open between
-requests, each lent to one thread at a time as GDAL requires. A build's files never change, so
-a kept reader is never stale.
+statistics go through the month's VRT or overview (points through the region COG). The server
+never sees a file path in a URL.
 """
 
 from __future__ import annotations
