@@ -159,7 +159,7 @@ def main() -> None:
                 rows[-1].append(f"{rss0 / 1e6:.0f} -> {rss(procs[name.split('-')[0]]) / 1e6:.0f}")
             loads.append(load())
             # Memory soak: the one-process server, every Mosaïque route in turn, 8 clients; a first
-            # pass fills the bounded caches (GDAL's block cache, open readers), the second is measured.
+            # pass fills the bounded caches (GDAL's block cache), the second is measured.
             mixed = [u for group in zip(*(urls[f"mosaique-{r}"] for r in routes), strict=True) for u in group]
             soak = (mixed * (args.soak // len(mixed) + 1))[:args.soak]
             rss_start = rss(procs["mosaique"])
@@ -201,7 +201,7 @@ start / after the runs / after the soak: {" / ".join(loads)} on 2 cores.
   static files {eight['static']:.0f} (target >= 400). The clients run on the same 2 cores as the server.
 - Memory: after the runs above the server held {rss_start / 1e6:.0f} MB; a first pass of {len(soak)} requests over
   every Mosaïque route (8 clients) took it to {rss_before / 1e6:.0f} MB (GDAL's block cache, at most
-  `MOSAIQUE_GDAL_CACHEMAX` = 256 MB, and up to 64 open readers filling); the same {len(soak)} requests again
+  `MOSAIQUE_GDAL_CACHEMAX` = 256 MB, filling); the same {len(soak)} requests again
   ({soak_wall:.0f} s, {soak_errors} errors) to {rss_after / 1e6:.0f} MB:
   **{100 * (rss_after - rss_before) / rss_before:+.1f} %** (target < 10 %).
 """
