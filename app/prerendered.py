@@ -19,7 +19,7 @@ import threading
 from functools import lru_cache
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import Response
 from osgeo import gdal
 from rio_tiler.errors import TileOutsideBounds
@@ -27,7 +27,7 @@ from titiler.core.resources.enums import ImageType
 
 from app.readers import MonthLayer, MonthLayerReader
 from app.rendering import render_tile
-from mosaic.catalog import Catalog
+from mosaic.catalog import Catalog, Month
 from mosaic.store import BUILD_ID_PATTERN
 from processing.naming import MONTH_PATTERN
 
@@ -123,13 +123,21 @@ def prerendered_router(catalog: Catalog) -> APIRouter:
     """Stored true-colour tiles: ``{z}/{x}/{y}.jpg`` always JPEG, ``{z}/{x}/{y}`` JPEG or PNG."""
     router = APIRouter(tags=["Tiles"])
 
-    def tile(month: str, z: int, x: int, y: int, build: str | None, transparent: bool) -> Response:
-        if x >= 2**z or y >= 2**z:
-            raise TileOutsideBounds(f"tile {z}/{x}/{y} is outside the grid")
-        m = catalog.get(month, build)
+    def address(
+        month: Annotated[str, Path(pattern=MONTH_PATTERN)],
+        z: Annotated[int, Path(ge=0, le=24)],
+        x: Annotated[int, Path(ge=0)],
+        y: Annotated[int, Path(ge=0)],
+        build: Annotated[str | None, Query(pattern=BUILD_ID_PATTERN)] = None,
+    ) -> tuple[Month, int, int, int]:
+        """The month (its latest or pinned build) and the tile (inside the grid: app.limits checks it)."""
+        return catalog.get(month, build), z, x, y
+
+    def tile(where: tuple[Month, int, int, int], transparent: bool) -> Response:
+        m, z, x, y = where
         source = m.source("truecolor", z, x, y)
         if source is None:
-            raise TileOutsideBounds(f"tile {z}/{x}/{y} holds no data of {month}")
+            raise TileOutsideBounds(f"tile {z}/{x}/{y} holds no data of {m.month}")
         try:
             jpeg = stored_jpeg(source, z, x, y, full=transparent) if z <= m.zoom else None
         except (OSError, RuntimeError):
@@ -147,15 +155,9 @@ def prerendered_router(catalog: Catalog) -> APIRouter:
         response_class=Response,
         responses={200: {"content": {"image/jpeg": {}}}, 204: {"description": "no data here"}},
     )
-    def stored(
-        month: Annotated[str, Path(pattern=MONTH_PATTERN)],
-        z: Annotated[int, Path(ge=0, le=24)],
-        x: Annotated[int, Path(ge=0)],
-        y: Annotated[int, Path(ge=0)],
-        build: Annotated[str | None, Query(pattern=BUILD_ID_PATTERN)] = None,
-    ) -> Response:
+    def stored(where: tuple[Month, int, int, int] = Depends(address)) -> Response:
         """A stored block when the files hold this zoom; otherwise the tile rendered from the COG."""
-        return tile(month, z, x, y, build, transparent=False)
+        return tile(where, transparent=False)
 
     @router.get(
         "/months/{month}/truecolor/{z}/{x}/{y}",
@@ -163,15 +165,9 @@ def prerendered_router(catalog: Catalog) -> APIRouter:
         response_class=Response,
         responses={200: {"content": {"image/jpeg": {}, "image/png": {}}}, 204: {"description": "no data here"}},
     )
-    def stored_or_transparent(
-        month: Annotated[str, Path(pattern=MONTH_PATTERN)],
-        z: Annotated[int, Path(ge=0, le=24)],
-        x: Annotated[int, Path(ge=0)],
-        y: Annotated[int, Path(ge=0)],
-        build: Annotated[str | None, Query(pattern=BUILD_ID_PATTERN)] = None,
-    ) -> Response:
+    def stored_or_transparent(where: tuple[Month, int, int, int] = Depends(address)) -> Response:
         """The stored JPEG block of a tile without no data (about 1 ms); a PNG with transparent no
         data where the tile has some, or where the files do not store this zoom."""
-        return tile(month, z, x, y, build, transparent=True)
+        return tile(where, transparent=True)
 
     return router
