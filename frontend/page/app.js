@@ -2,6 +2,9 @@
 // MapLibre GL comes from npm and is served by the app; every request stays on this origin.
 import * as maplibregl from "/vendor/maplibre-gl/maplibre-gl.mjs";
 
+// MapLibre's worker (a 0.5 MB module) starts now, while the months load, not when the maps do.
+maplibregl.prewarm();
+
 const $ = (id) => document.getElementById(id);
 const ATTRIBUTION = "Contains modified Copernicus Sentinel data, processed by Theia/CNES (Sentinel-2 L3A)";
 const DIFF_LEGEND = {
@@ -30,32 +33,32 @@ function writeUrl() {
 
 function month(id) { return months.find((m) => m.month === id); }
 
-// Tile fetches of the two maps take turns, at most 6 at a time (the browser's connections to one
-// server): each side's first tiles arrive early instead of after all of the other side's.
+// Tile fetches: at most 6 at a time (the browser's connections to one server), 3 per map. The
+// left map asks for its first screen a frame before the right one: with no share of its own, the
+// right map's first tiles would wait behind all of the left map's.
+const PER_SIDE = 3;
 const queues = { left: [], right: [] };
-let inFlight = 0, turn = "left";
+const inFlight = { left: 0, right: 0 };
 
-function pump() {
-  while (inFlight < 6 && (queues.left.length || queues.right.length)) {
-    if (!queues[turn].length) turn = turn === "left" ? "right" : "left";
-    const job = queues[turn].shift();
-    turn = turn === "left" ? "right" : "left";
+function pump(side) {
+  while (inFlight[side] < PER_SIDE && queues[side].length) {
+    const job = queues[side].shift();
     if (job.signal.aborted) { job.reject(new DOMException("tile no longer needed", "AbortError")); continue; }
-    inFlight++;
+    inFlight[side]++;
     fetch(job.url, { signal: job.signal })
       .then(async (r) => {
         if (!r.ok) throw Object.assign(new Error(`HTTP ${r.status}`), { status: r.status });
         return { data: await r.arrayBuffer() };
       })
       .then(job.resolve, job.reject)
-      .finally(() => { inFlight--; pump(); });
+      .finally(() => { inFlight[side]--; pump(side); });
   }
 }
 
 for (const side of ["left", "right"]) {
   maplibregl.addProtocol(`tiles-${side}`, (params, abort) => new Promise((resolve, reject) => {
     queues[side].push({ url: params.url.slice(`tiles-${side}://`.length), signal: abort.signal, resolve, reject });
-    pump();
+    pump(side);
   }));
 }
 
@@ -71,14 +74,15 @@ function tilesFor(id) {
   return { url: url.replace(location.origin, ""), maxzoom: m.maxzoom };
 }
 
-// Tiles appear at once: a fade would repaint both maps for 300 ms after every tile.
+// Tiles appear at once: a fade would repaint both maps for 300 ms after every tile. No background
+// layer: the map containers' CSS background shows through, without a full-screen fill per frame
+// (and its shader) in each WebGL context.
 function style(id, side) {
   const m = month(id);
   const base = tilesFor(id);
   const sources = { mosaic: { type: "raster", tiles: [`tiles-${side}://${base.url}`], tileSize: 256, maxzoom: base.maxzoom, bounds: m.bounds,
     attribution: ATTRIBUTION } };
-  const layers = [{ id: "background", type: "background", paint: { "background-color": "#dde3ea" } },
-    { id: "mosaic", type: "raster", source: "mosaic", paint: { "raster-opacity": state.opacity, "raster-fade-duration": 0 } }];
+  const layers = [{ id: "mosaic", type: "raster", source: "mosaic", paint: { "raster-opacity": state.opacity, "raster-fade-duration": 0 } }];
   if (state.validity) {
     sources.validity = { type: "raster", tiles: [`tiles-${side}://${m.links.presets.validity.tiles.replace(location.origin, "")}`],
       tileSize: 256, maxzoom: m.maxzoom, bounds: m.bounds };
