@@ -33,9 +33,9 @@ function writeUrl() {
 
 function month(id) { return months.find((m) => m.month === id); }
 
-// Tile fetches: at most 6 at a time (the browser's connections to one server), 3 per map. The
-// left map asks for its first screen a frame before the right one: with no share of its own, the
-// right map's first tiles would wait behind all of the left map's.
+// Tile fetches: at most 6 at a time (the browser's connections to one server), 3 per side: the
+// map asks for the left month's first screen before the right one's, and with no share of its
+// own the right side's first tiles would wait behind all of the left's.
 const PER_SIDE = 3;
 const queues = { left: [], right: [] };
 const inFlight = { left: 0, right: 0 };
@@ -74,46 +74,79 @@ function tilesFor(id) {
   return { url: url.replace(location.origin, ""), maxzoom: m.maxzoom };
 }
 
-// Tiles appear at once: a fade would repaint both maps for 300 ms after every tile. No background
-// layer: the map containers' CSS background shows through, without a full-screen fill per frame
-// (and its shader) in each WebGL context.
-function style(id, side) {
-  const m = month(id);
-  const base = tilesFor(id);
-  const sources = { mosaic: { type: "raster", tiles: [`tiles-${side}://${base.url}`], tileSize: 256, maxzoom: base.maxzoom, bounds: m.bounds,
-    attribution: ATTRIBUTION } };
-  const layers = [{ id: "mosaic", type: "raster", source: "mosaic", paint: { "raster-opacity": state.opacity, "raster-fade-duration": 0 } }];
-  if (state.validity) {
-    sources.validity = { type: "raster", tiles: [`tiles-${side}://${m.links.presets.validity.tiles.replace(location.origin, "")}`],
-      tileSize: 256, maxzoom: m.maxzoom, bounds: m.bounds };
-    layers.push({ id: "validity", type: "raster", source: "validity", paint: { "raster-fade-duration": 0 } });
+// One map, one WebGL context for both months: the left month's layers, then the right month's
+// inside a scissor box right of (or below) the divider, cleared first so the left month does not
+// show through where the right one has no data. Two maps cost two contexts, each with its own
+// shaders, frames and compositor copies (in a software-rendering browser, the bulk of the time to
+// the first tiles). Moving the divider redraws the tiles already there: it never asks for tiles.
+function raster(id, url, maxzoom, bounds) {
+  return [{ type: "raster", tiles: [url], tileSize: 256, maxzoom, bounds, attribution: ATTRIBUTION },
+    { id, type: "raster", source: id, paint: { "raster-opacity": state.opacity, "raster-fade-duration": 0 } }];
+}
+
+// Tiles appear at once: a fade would redraw the map for 300 ms after every tile. No background
+// layer: the map container's CSS background shows through the transparent canvas.
+function style() {
+  const sides = state.mode === "swipe" ? ["left", "right"] : ["left"];
+  const sources = {}, layers = [];
+  for (const side of sides) {
+    const m = month(state[side]);
+    const base = tilesFor(state[side]);
+    const [source, layer] = raster(side, `tiles-${side}://${base.url}`, base.maxzoom, m.bounds);
+    sources[side] = source;
+    layers.push(layer);
+    if (state.validity) {
+      const [vsource, vlayer] = raster(`validity-${side}`, `tiles-${side}://${m.links.presets.validity.tiles.replace(location.origin, "")}`,
+        m.maxzoom, m.bounds);
+      sources[vlayer.id] = vsource;
+      layers.push({ ...vlayer, paint: { "raster-fade-duration": 0 } });
+    }
   }
   return { version: 8, sources, layers };
 }
 
-function makeMap(container, id, side) {
-  const map = new maplibregl.Map({ container, style: style(id, side), center: [state.lng, state.lat], zoom: state.zoom,
-    attributionControl: { compact: false }, maxZoom: 16, fadeDuration: 0 });
-  map.on("error", (e) => status(`Tiles could not be loaded (${e.error?.status || e.error?.message || "error"})`));
-  map.on("click", (e) => showPixel(e.lngLat));
-  return map;
+const SWIPE = [
+  { id: "swipe-start", type: "custom", render(gl) {
+    const w = gl.drawingBufferWidth, h = gl.drawingBufferHeight, f = state.divider / 100;
+    gl.enable(gl.SCISSOR_TEST);
+    if (state.orient === "vertical") gl.scissor(Math.round(w * f), 0, w, h);
+    else gl.scissor(0, 0, w, Math.round(h * (1 - f)));  // GL counts rows from the bottom
+    gl.clearColor(0, 0, 0, 0);
+    gl.clear(gl.COLOR_BUFFER_BIT);
+  } },
+  { id: "swipe-end", type: "custom", render(gl) { gl.disable(gl.SCISSOR_TEST); } },
+];
+
+// The scissor layers around the right month's layers. Custom layers are not part of a style
+// document: they are placed again after every style change, and every layer put back in order
+// (a style diff appends a changed layer at the end).
+function placeSwipe() {
+  const swipe = state.mode === "swipe";
+  for (const layer of SWIPE) {
+    if (swipe && !map.getLayer(layer.id)) map.addLayer(layer);
+    if (!swipe && map.getLayer(layer.id)) map.removeLayer(layer.id);
+  }
+  if (!swipe) return;
+  const ids = style().layers.map((l) => l.id);
+  ids.splice(ids.indexOf("right"), 0, "swipe-start");
+  for (const id of [...ids, "swipe-end"]) map.moveLayer(id);
 }
 
-let left, right, syncing = false;
-
-function sync(from, to) {
-  from.on("move", () => {
-    if (syncing) return;
-    syncing = true;
-    to.jumpTo({ center: from.getCenter(), zoom: from.getZoom(), bearing: from.getBearing(), pitch: from.getPitch() });
-    syncing = false;
-  });
-  from.on("moveend", () => {
-    const c = from.getCenter();
-    Object.assign(state, { lng: c.lng, lat: c.lat, zoom: from.getZoom() });
+function makeMap() {
+  const m = new maplibregl.Map({ container: "map", style: style(), center: [state.lng, state.lat], zoom: state.zoom,
+    attributionControl: { compact: false }, maxZoom: 16, fadeDuration: 0 });
+  m.on("error", (e) => status(`Tiles could not be loaded (${e.error?.status || e.error?.message || "error"})`));
+  m.on("click", (e) => showPixel(e.lngLat));
+  m.on("style.load", placeSwipe);
+  m.on("moveend", () => {
+    const c = m.getCenter();
+    Object.assign(state, { lng: c.lng, lat: c.lat, zoom: m.getZoom() });
     writeUrl();
   });
+  return m;
 }
+
+let map;
 
 function placeDivider() {
   const maps = $("maps"), d = $("divider");
@@ -123,8 +156,7 @@ function placeDivider() {
   d.setAttribute("aria-orientation", vertical ? "horizontal" : "vertical");
   d.style.left = vertical ? `${state.divider}%` : "";
   d.style.top = vertical ? "" : `${state.divider}%`;
-  // Only the right map is clipped: moving the divider never asks for tiles.
-  $("map-right").style.clipPath = vertical ? `inset(0 0 0 ${state.divider}%)` : `inset(${state.divider}% 0 0 0)`;
+  map?.triggerRepaint();  // the scissor box follows; the tiles are already there
 }
 
 function setDivider(value) {
@@ -168,8 +200,8 @@ function legend() {
 
 function refresh() {
   $("maps").classList.toggle("difference", state.mode !== "swipe");
-  left.setStyle(style(state.left, "left"));
-  right.setStyle(style(state.right, "right"));
+  map.setStyle(style());
+  if (map.isStyleLoaded()) placeSwipe();
   legend();
   writeUrl();
 }
@@ -233,17 +265,14 @@ async function main() {
   $("mode").value = state.mode;
   $("validity").checked = state.validity;
   $("opacity").value = state.opacity;
-  left = makeMap("map-left", state.left, "left");
-  right = makeMap("map-right", state.right, "right");
-  left.addControl(new maplibregl.ScaleControl(), "bottom-left");
-  sync(left, right);
-  sync(right, left);
+  map = makeMap();
+  map.addControl(new maplibregl.ScaleControl(), "bottom-left");
   $("preset").addEventListener("change", (e) => { state.preset = e.target.value; refresh(); });
   $("mode").addEventListener("change", (e) => { state.mode = e.target.value; refresh(); });
   $("validity").addEventListener("change", (e) => { state.validity = e.target.checked; refresh(); });
   $("opacity").addEventListener("input", (e) => {
     state.opacity = +e.target.value;
-    for (const m of [left, right]) m.setPaintProperty("mosaic", "raster-opacity", state.opacity);
+    for (const side of ["left", "right"]) if (map.getLayer(side)) map.setPaintProperty(side, "raster-opacity", state.opacity);
     writeUrl();
   });
   $("orient").addEventListener("click", () => { state.orient = state.orient === "vertical" ? "horizontal" : "vertical"; placeDivider(); writeUrl(); });
@@ -255,10 +284,9 @@ async function main() {
   writeUrl();
   // When each side showed its first tile, in ms since navigation (read by bench/page_bench.py).
   const firstTile = {};
-  for (const [side, map] of [["left", left], ["right", right]]) {
-    map.on("data", (e) => { if (e.sourceId === "mosaic" && e.tile && !firstTile[side]) firstTile[side] = performance.now(); });
-  }
-  window.mosaique = { left, right, state, firstTile };  // for tests, benchmarks and debugging
+  map.on("data", (e) => { if (e.tile && ["left", "right"].includes(e.sourceId) && !firstTile[e.sourceId]) firstTile[e.sourceId] = performance.now(); });
+  // left and right: the one map of both sides (tests and benchmarks read them by side).
+  window.mosaique = { map, left: map, right: map, state, firstTile };  // for tests, benchmarks and debugging
 }
 
 main();
