@@ -234,7 +234,7 @@ async function showPixel(lngLat) {
 }
 
 async function main() {
-  // Both maps share MapLibre's image request queue (16 by default): hand all tiles to the queues above.
+  // MapLibre's own image request queue (16 by default) is lifted: the per-side queues above limit the fetches.
   maplibregl.setMaxParallelImageRequests(64);
   readUrl();
   status("Loading months…");
