@@ -32,11 +32,11 @@ from mosaic.cog import write_cog
 from mosaic.compose import RegionResult, compose_region
 from mosaic.faults import BuildFailed, failing_cleanly, task
 from mosaic.grid import OutputGrid
-from mosaic.inputs import checksum, fingerprint
 from mosaic.layers import LAYERS
 from mosaic.parts import PART_ASSETS, Part, part_geometry, part_key, warp_part
 from mosaic.store import DataStore, new_build_id, remove_strays, write_json_atomic
 from processing.errors import InvalidProduct, WrongMonth
+from processing.identity import checksum, fingerprint
 from processing.naming import parse_month
 from processing.product import L3AProduct, check_readable, verify_zip
 from processing.scan import scan_products
@@ -70,6 +70,9 @@ class BuildOptions:
     """Progress bar; None: only when stderr is a terminal."""
     force: bool = False
     """Build even when the published build was made from the same inputs."""
+    verify_inputs: bool = False
+    """Validate and checksum every input again (zip CRCs included), even those whose files'
+    size, mtime, inode and device are the ones the published build recorded (the quick check)."""
 
 
 @dataclass
@@ -122,6 +125,20 @@ def _task_env() -> Iterator[None]:
         yield
 
 
+def _reused_part(job: _ProductJob, grid: OutputGrid, parts_dir: str) -> dict | None:
+    """The result of :func:`make_part` for a product whose part is cached, found without a task."""
+    if job.known_checksum is None:
+        return None
+    key = part_key(job.known_checksum, grid)
+    out = Path(parts_dir) / f"{key}.tif"
+    if not out.exists():
+        return None
+    bounds, centre = part_geometry(job.bounds, job.epsg, grid)
+    part = Part(tile=job.tile, path=str(out), bounds=bounds, centre=centre)
+    return {"tile": job.tile, "checksum": job.known_checksum, "key": key, "part": part, "reused": True,
+            "timings": {"checksum": 0.0, "warp": 0.0}}
+
+
 @task
 def make_part(job: _ProductJob, grid: OutputGrid, parts_dir: str) -> dict:
     """Task: checksum a product and warp it onto the grid (or find its cached part).
@@ -166,11 +183,11 @@ def make_region(
     tile = morecantile.Tile(*region)
     good = [r for r in part_results if "part" in r]
     keys = sorted(r["key"] for r in good)
-    out = Path(out_dir)
-    if previous and previous_dir and previous.get("inputs") == keys and _link_files(previous, previous_dir, out):
-        return {**previous, "files": {k: str(out / Path(v).name) for k, v in previous["files"].items()}, "reused": True}
+    reused = _reused_region(part_results, out_dir, previous, previous_dir)
+    if reused:
+        return reused
     with _task_env():
-        result: RegionResult = compose_region(tile, [r["part"] for r in good], grid, out, Path(work_dir))
+        result: RegionResult = compose_region(tile, [r["part"] for r in good], grid, Path(out_dir), Path(work_dir))
     return {
         "region": result.region,
         "inputs": keys,
@@ -181,6 +198,15 @@ def make_region(
         "timings": result.timings,
         "reused": False,
     }
+
+
+def _reused_region(part_results: list[dict], out_dir: str, previous: dict | None, previous_dir: str | None) -> dict | None:
+    """The previous build's region, linked into ``out_dir``, if it was made from the same parts."""
+    keys = sorted(r["key"] for r in part_results if "part" in r)
+    out = Path(out_dir)
+    if previous and previous_dir and previous.get("inputs") == keys and _link_files(previous, previous_dir, out):
+        return {**previous, "files": {k: str(out / Path(v).name) for k, v in previous["files"].items()}, "reused": True}
+    return None
 
 
 def _link_files(previous: dict, previous_dir: str, out: Path) -> bool:
@@ -218,20 +244,29 @@ def build_month(
     with store.month_lock(month), failing_cleanly(store, month):
         for leftover in store.clean_leftovers(month):
             log.info("removed leftover of an interrupted build: %s", leftover)
-        scan = scan_products(inputs, month=month)
+        catalog_entry = store.read_catalog()["months"].get(month)
+        previous_dir = store.build_dir(month, catalog_entry["build_id"]) if catalog_entry else None
+        previous = _read_manifest(previous_dir)
+        verified = {} if options.verify_inputs else {i["fingerprint"]: i for i in (previous or {}).get("inputs", [])}
+        prints: dict[Path, str] = {}
+
+        def quick_check(path: Path) -> L3AProduct | None:
+            """The product as the published build recorded it, if its files' stats did not change."""
+            fp = prints[path.absolute()] = fingerprint(path)  # taken before any read
+            record = verified.get(fp, {}).get("product")
+            return L3AProduct.from_record(path, record, month=month) if record else None
+
+        scan = scan_products(inputs, month=month, trusted=quick_check)
         timings["scan"] = time.perf_counter() - started
         if not scan.products:
             reasons = "; ".join(str(p) for p in scan.problems[:5]) or "no product found"
             raise BuildFailed(f"no valid L3A product for {month} in the inputs ({reasons})")
-        catalog_entry = store.read_catalog()["months"].get(month)
-        previous_dir = store.build_dir(month, catalog_entry["build_id"]) if catalog_entry else None
-        previous = _read_manifest(previous_dir)
         grid = OutputGrid.for_pixel_size(min(p.grids["R1"].res for p in scan.products), options.zoom)
         if previous and previous["grid"]["zoom"] != grid.zoom:
             previous = None
-        known = {i["fingerprint"]: i["sha256"] for i in (previous or {}).get("inputs", [])}
-        prints = {p.tile: fingerprint(p.path) for p in scan.products}
-        if previous and not options.force and sorted(prints.values()) == sorted(known):
+        known = {fp: i["sha256"] for fp, i in verified.items()}
+        up_to_date = sorted(prints[p.path] for p in scan.products) == sorted(known)
+        if previous and not options.force and not options.verify_inputs and up_to_date:
             log.info("%s is up to date (build %s)", month, previous["build_id"])
             return BuildReport(month, previous["build_id"], previous_dir, up_to_date=True,
                                other_months=sum(isinstance(p, WrongMonth) for p in scan.problems),
@@ -244,25 +279,36 @@ def build_month(
 
         jobs = []
         for p in scan.products:
-            fp = prints[p.tile]
+            fp = prints[p.path]
             jobs.append(_ProductJob(p.tile, str(p.name), str(p.path), dict(p.assets), p.epsg, p.bounds, fp,
                                     known.get(fp)))
-        part_tasks = {j.tile: delayed(make_part, pure=False)(j, grid, str(store.parts_dir(month))) for j in jobs}
+        parts_dir = str(store.parts_dir(month))
+        # Cached parts and the regions made only of them are reused here, without a task.
+        part_tasks: dict[str, dict | Delayed] = {
+            j.tile: _reused_part(j, grid, parts_dir) or delayed(make_part, pure=False)(j, grid, parts_dir) for j in jobs
+        }
         by_region: dict[tuple[int, int, int], list[str]] = {}
         for j in jobs:
             bounds, _ = part_geometry(j.bounds, j.epsg, grid)
             for r in grid.regions(bounds):
                 by_region.setdefault((r.x, r.y, r.z), []).append(j.tile)
         prev_regions = (previous or {}).get("regions", {})
-        region_tasks = []
+        prev_dir = str(previous_dir) if previous_dir else None
+        region_tasks: list[dict | Delayed] = []
+        t = time.perf_counter()
         for (x, y, z), tiles in sorted(by_region.items()):
             rid = f"{z}-{x}-{y}"
-            region_tasks.append(delayed(make_region, pure=False)(
-                (x, y, z), [part_tasks[t] for t in sorted(tiles)], grid, str(tmp / "regions" / rid),
-                str(tmp / "work"), prev_regions.get(rid), str(previous_dir) if previous_dir else None,
+            parts = [part_tasks[t] for t in sorted(tiles)]
+            out_dir = str(tmp / "regions" / rid)
+            reused = None
+            if not any(isinstance(p, Delayed) for p in parts):
+                reused = _reused_region(parts, out_dir, prev_regions.get(rid), prev_dir)
+            region_tasks.append(reused or delayed(make_region, pure=False)(
+                (x, y, z), parts, grid, out_dir, str(tmp / "work"), prev_regions.get(rid), prev_dir,
             ))
+        timings["reuse"] = time.perf_counter() - t
         t = time.perf_counter()
-        results = _compute([*part_tasks.values(), *region_tasks], options)
+        results = _compute_some([*part_tasks.values(), *region_tasks], options)
         timings["parts_and_regions"] = time.perf_counter() - t
         part_results, region_results = results[: len(part_tasks)], results[len(part_tasks):]
 
@@ -313,6 +359,18 @@ def _read_manifest(build_dir: Path | None) -> dict | None:
         return json.loads((build_dir / "manifest.json").read_text())
     except (OSError, ValueError):
         return None
+
+
+def _compute_some(items: list, options: BuildOptions) -> list:
+    """``items`` with their Delayed ones computed (in one graph; no cluster when there are none)."""
+    pending = [i for i, item in enumerate(items) if isinstance(item, Delayed)]
+    if not pending:
+        return items
+    done = _compute([items[i] for i in pending], options)
+    results = list(items)
+    for i, value in zip(pending, done, strict=True):
+        results[i] = value
+    return results
 
 
 def _compute(tasks: list[Delayed], options: BuildOptions) -> list:
@@ -434,6 +492,7 @@ def _manifest(
         inputs.append({
             "name": str(product.name), "tile": product.tile, "path": str(product.path),
             "size": product.size_bytes(), "sha256": res["checksum"], "fingerprint": job.fingerprint,
+            "product": product.to_record(),
             "version": "{}.{}".format(*product.name.version),
             "synthesis_date": product.name.synthesis.date().isoformat(),
             "part": res["key"], "coverage": mf.percentages(part_flags.get(product.tile, [0] * 5)),
