@@ -33,6 +33,7 @@ from mosaic.compose import RegionResult, compose_region
 from mosaic.faults import BuildFailed, failing_cleanly, task
 from mosaic.grid import OutputGrid
 from mosaic.layers import LAYERS
+from mosaic.overview import paste_regions, warp_overview
 from mosaic.parts import PART_ASSETS, Part, part_geometry, part_key, warp_part
 from mosaic.store import DataStore, new_build_id, remove_strays, write_json_atomic
 from processing.errors import InvalidProduct, WrongMonth
@@ -323,22 +324,28 @@ def build_month(
             raise BuildFailed(f"{month}: no valid pixel in any product{reasons}")
 
         t = time.perf_counter()
-        layers = _finalize_layers(tmp, region_results, grid)
+        previous_overviews = _previous_overviews(store, previous, region_results)
+        layers, overviews = _finalize_layers(tmp, region_results, grid, previous_overviews)
         timings["finalize"] = time.perf_counter() - t
         timings["total"] = time.perf_counter() - started
         manifest = _manifest(month, build_id, grid, scan.products, jobs, part_results, region_results, skipped, layers,
                              timings)
         write_json_atomic(tmp / "manifest.json", manifest)
         write_json_atomic(tmp / "item.json", mf.stac_item(manifest))
+        kept = {name: store.parts_dir(month) / _overview_name(name, build_id) for name in overviews}
+        for name, path in overviews.items():  # for the next rebuild; a stray until published
+            os.replace(path, kept[name].with_name(f".{kept[name].name}.tmp"))
         shutil.rmtree(tmp / "work", ignore_errors=True)
         remove_strays(tmp)  # files of tasks killed with their worker (and run again by Dask)
         final = store.build_dir(month, build_id)
         os.rename(tmp, final)
         store.publish(month, _catalog_entry(manifest, final.relative_to(store.root)))
+        for path in kept.values():
+            os.replace(path.with_name(f".{path.name}.tmp"), path)
         remove_strays(store.parts_dir(month))
         for pruned in store.prune(month, options.keep_builds):
             log.info("pruned old build %s of %s", pruned, month)
-        _prune_parts(store, month)
+        _prune_parts(store, month, {p.stem for p in kept.values()})
 
     report = BuildReport(
         month=month, build_id=build_id, build_dir=final, skipped=skipped, other_months=other_months,
@@ -421,9 +428,34 @@ def _local_cluster(threads: int) -> LocalCluster:
     return LocalCluster(n_workers=1, threads_per_worker=threads, processes=False, dashboard_address=None)
 
 
-def _finalize_layers(tmp: Path, region_results: list[dict], grid: OutputGrid) -> dict:
-    """Per layer: a VRT of the region COGs and an overview COG of the whole month."""
+def _overview_name(layer: str, build_id: str) -> str:
+    """File name, in the month's parts folder, of a build's uncompressed overview raster of a layer."""
+    return f"overview-{layer}-{build_id}.tif"
+
+
+def _previous_overviews(store: DataStore, previous: dict | None, region_results: list[dict]) -> dict[str, Path]:
+    """The previous build's overview rasters by layer, when this build has the same regions."""
+    if not previous:
+        return {}
+    regions = sorted(r["region"] for r in region_results if r["files"])
+    if regions != sorted(rid for rid, r in previous["regions"].items() if r["files"]):
+        return {}
+    paths = {name: store.parts_dir(previous["month"]) / _overview_name(name, previous["build_id"]) for name in LAYERS}
+    return {name: path for name, path in paths.items() if path.exists()}
+
+
+def _finalize_layers(
+    tmp: Path, region_results: list[dict], grid: OutputGrid, previous_overviews: dict[str, Path]
+) -> tuple[dict, dict[str, Path]]:
+    """Per layer: a VRT of the region COGs and an overview COG of the whole month.
+
+    The overview raster is the previous build's with the rebuilt regions pasted in, when there
+    is one for the same regions; else it is warped from the VRT. Returns the layers' manifest
+    entries and their uncompressed overview rasters (in ``tmp/work``).
+    """
     layers = {}
+    overviews = {}
+    rebuilt = [r["files"] for r in region_results if r["files"] and not r.get("reused")]
     (tmp / "overview").mkdir()
     for name, layer in LAYERS.items():
         files = sorted(r["files"][name] for r in region_results if r["files"])
@@ -435,14 +467,10 @@ def _finalize_layers(tmp: Path, region_results: list[dict], grid: OutputGrid) ->
             gdal.BuildVRT(vrt_path.name, rel).FlushCache()
         finally:
             os.chdir(cwd)
-        overview_src = tmp / "work" / f"{name}-overview.tif"
-        gdal.Warp(
-            str(overview_src), str(vrt_path), format="GTiff",
-            xRes=grid.res * 2 ** (grid.zoom - grid.region_zoom),
-            yRes=grid.res * 2 ** (grid.zoom - grid.region_zoom),
-            resampleAlg="average" if layer.overview_resampling == "AVERAGE" else "near",
-            creationOptions=["TILED=YES"],
-        )
+        overview_src = overviews[name] = tmp / "work" / f"{name}-overview.tif"
+        previous = previous_overviews.get(name)
+        if not previous or not paste_regions(previous, overview_src, [f[name] for f in rebuilt], grid):
+            warp_overview(vrt_path, overview_src, grid, layer)
         write_cog(overview_src, tmp / "overview" / f"{name}.tif", layer)
         layers[name] = {
             "vrt": f"{name}.vrt",
@@ -453,7 +481,7 @@ def _finalize_layers(tmp: Path, region_results: list[dict], grid: OutputGrid) ->
             "nodata": layer.nodata,
             "description": layer.description,
         }
-    return layers
+    return layers, overviews
 
 
 def _manifest(
@@ -535,9 +563,9 @@ def _catalog_entry(manifest: dict, rel_dir: Path) -> dict:
     }
 
 
-def _prune_parts(store: DataStore, month: str) -> None:
-    """Delete cached parts no kept build uses."""
-    used: set[str] = set()
+def _prune_parts(store: DataStore, month: str, keep: set[str]) -> None:
+    """Delete cached parts no kept build uses, and overview rasters (names) not in ``keep``."""
+    used = set(keep)
     for build in store.builds_dir(month).iterdir():
         m = _read_manifest(build) if not build.name.startswith(".") else None
         used |= {i["part"] for i in (m or {}).get("inputs", [])}

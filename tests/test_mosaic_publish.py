@@ -96,6 +96,13 @@ def test_incremental_rebuild_redoes_only_the_changed_product(inputs: Path, tmp_p
                 assert f.stat().st_ino == (first.build_dir / "regions" / region / f.name).stat().st_ino
     with rasterio.open(first.build_dir / "reflectance.vrt") as a, rasterio.open(second.build_dir / "reflectance.vrt") as b:
         assert not np.array_equal(a.read(1), b.read(1))
+    fresh = build_month(tmp_path / "fresh", MONTH, [inputs], SYNC)
+    for layer in ("reflectance", "flags", "dates", "truecolor"):  # the pasted overview is the warped one
+        assert cog_pixels(second.build_dir / "overview" / f"{layer}.tif") == cog_pixels(
+            fresh.build_dir / "overview" / f"{layer}.tif"), layer
+    parts = sorted(p.name for p in (data / "months" / MONTH / "parts").iterdir())
+    assert [p for p in parts if p.startswith("overview-")] == [
+        f"overview-{layer}-{second.build_id}.tif" for layer in ("dates", "flags", "reflectance", "truecolor")]
     third = build_month(data, MONTH, [inputs], SYNC)
     assert third.up_to_date and third.build_id == second.build_id
     forced = build_month(data, MONTH, [inputs], BuildOptions(scheduler="sync", force=True))
@@ -139,6 +146,16 @@ def test_unchanged_inputs_are_trusted_by_their_stats_and_verified_on_request(
     entry = DataStore(data).read_catalog()["months"][MONTH]
     manifest = json.loads((data / entry["path"] / "manifest.json").read_text())
     assert sorted(i["tile"] for i in manifest["inputs"]) == sorted(set(TILES) - {"T31TDJ"})
+
+
+def cog_pixels(path: Path) -> list[bytes]:
+    """Every band and mask of a COG at every level, as bytes."""
+    out = []
+    with rasterio.open(path) as ds:
+        for factor in [1, *ds.overviews(1)]:
+            shape = (ds.count, ds.height // factor, ds.width // factor)
+            out += [ds.read(out_shape=shape).tobytes(), ds.read_masks(out_shape=shape).tobytes()]
+    return out
 
 
 def test_kill_9_mid_build_leaves_the_published_month_intact(inputs: Path, tmp_path: Path) -> None:
