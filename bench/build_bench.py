@@ -124,7 +124,7 @@ def regions_touched(grid: OutputGrid) -> dict[str, int]:
     return {t: len(grid.regions(part_geometry(tile.bounds, tile.epsg, grid)[0])) for t, tile in france_tiles().items()}
 
 
-def rebuild_model(data: Path, workers: int, france: Incremental) -> dict[str, float]:
+def rebuild_model(manifest: dict, workers: int, france: Incremental) -> dict[str, float]:
     """Model of a one-product rebuild of a 10 m France month from measured per-task costs.
 
     The changed product's part (checksum + warp, the mean measured at 10 m), then the regions
@@ -133,7 +133,6 @@ def rebuild_model(data: Path, workers: int, france: Incremental) -> dict[str, fl
     rebuild at ``france.pixel`` m: process start-up, quick check of the 95 products, overview
     rasters (scaled by the number of regions).
     """
-    manifest = json.loads(next(data.glob("months/*/builds/*/manifest.json")).read_text())
     grid = OutputGrid(manifest["grid"]["zoom"], manifest["grid"]["region_zoom"])
     parts = [sum(i["timings"].values()) for i in manifest["inputs"]]
     slowest = max(sum(r["timings"].values()) for r in manifest["regions"].values())
@@ -162,14 +161,13 @@ def france_regions(grid: OutputGrid) -> set[tuple[int, int]]:
     return france
 
 
-def france_model(data: Path, workers: int) -> tuple[float, int, float, float]:
+def france_model(manifest: dict, workers: int) -> tuple[float, int, float, float]:
     """Extrapolate a 10 m France month from this build's per-task timings.
 
     Returns (minutes, France regions, mean part seconds, slowest region seconds): every one
     of the 95 products costs the mean measured part, every region of France the slowest
     measured region (the fullest), spread over the LocalCluster's workers.
     """
-    manifest = json.loads(next(data.glob("months/*/builds/*/manifest.json")).read_text())
     parts = [sum(i["timings"].values()) for i in manifest["inputs"]]
     regions = [sum(r["timings"].values()) for r in manifest["regions"].values()]
     grid = OutputGrid(manifest["grid"]["zoom"], manifest["grid"]["region_zoom"])
@@ -205,7 +203,8 @@ def main() -> None:
     data = args.workdir / "data"
     shutil.rmtree(data, ignore_errors=True)
     full_time, full_rss, full_cpu = mosaique_build(products, data)
-    model = france_model(data, os.cpu_count() or 1)
+    full_manifest = json.loads(next(data.glob("months/*/builds/*/manifest.json")).read_text())  # the only build
+    model = france_model(full_manifest, os.cpu_count() or 1)
     one_time, one_rss, one_cpu = mosaique_build(products[:1], args.workdir / "data-one")
     shutil.rmtree(args.workdir / "data-one", ignore_errors=True)
 
@@ -215,7 +214,7 @@ def main() -> None:
 
     france = [france_incremental(args.workdir / ("france" if px == 200 else f"france{px}"), px)
               for px in map(int, args.france_pixels.split(","))]
-    model_inc = rebuild_model(data, os.cpu_count() or 1, france[-1])
+    model_inc = rebuild_model(full_manifest, os.cpu_count() or 1, france[-1])
     load.append(os.getloadavg()[0])
 
     n = len(products)
@@ -230,6 +229,8 @@ def main() -> None:
     inc_rows = [[f"{f.pixel} m", f"{f.full[0]:.1f}", f"{f.full[2]:.1f}", f"{f.rebuild[0]:.1f}", f"{f.rebuild[2]:.1f}",
                  f"**{f.ratio(0):.1f} %** wall, {f.ratio(2):.1f} % CPU"] for f in france]
     inc_model = sum(model_inc.values())
+    touched = sorted(regions_touched(OutputGrid(full_manifest["grid"]["zoom"], full_manifest["grid"]["region_zoom"]))
+                     .values())
     ratio = cesbio_time / full_time
     per_tile = full_time / n
     body = f"""Command: `.venv/bin/python bench/build_bench.py [--inputs DIR]` (inputs: {n} full-size 10 m sample
@@ -268,7 +269,8 @@ manifest): {", ".join(f"{k} {v:.2f}" for k, v in france[-1].manifest["timings"].
 **Model** (not measured end to end) of a one-product rebuild of a 10 m France month, from the
 per-task costs measured above: {" + ".join(f"{k} {v:.1f} s" for k, v in model_inc.items())}
 = **{inc_model:.0f} s** = **{100 * inc_model / (model[0] * 60):.1f} %** of the modelled {model[0]:.0f} min full build
-(regions at the slowest 10 m region's cost, {os.cpu_count()} threads; the start-up, quick check and overview
+for a product overlapping {touched[-1]} regions ({touched.count(touched[-1])} of the 95 France tiles; {touched.count(touched[0])} overlap
+{touched[0]}) (regions at the slowest 10 m region's cost, {os.cpu_count()} threads; the start-up, quick check and overview
 figures from the {france[-1].pixel} m France rebuild, the overview scaled by the number of regions).
 """
     print(body)
