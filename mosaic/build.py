@@ -126,6 +126,22 @@ def _task_env() -> Iterator[None]:
         yield
 
 
+def _spare_threads() -> int:
+    """Threads for GDAL in a task: 1, plus the worker's threads idle when it starts.
+
+    A task running alone (a rebuild's one part and region, the last region of a build) then
+    uses the other cores for warping and COG compression (same bytes, measured: a lone 10 m
+    region 11.2 -> 8.4 s, a part 10.1 -> 7.2 s, for the same CPU time).
+    """
+    try:
+        from distributed import get_worker
+
+        state = get_worker().state
+    except (ImportError, ValueError):  # not in a Dask worker (the "sync" scheduler)
+        return 1
+    return max(1, state.nthreads - state.executing_count + 1)
+
+
 def _reused_part(job: _ProductJob, grid: OutputGrid, parts_dir: str) -> dict | None:
     """The result of :func:`make_part` for a product whose part is cached, found without a task."""
     if job.known_checksum is None:
@@ -157,7 +173,7 @@ def make_part(job: _ProductJob, grid: OutputGrid, parts_dir: str) -> dict:
         out = Path(parts_dir) / f"{key}.tif"
         reused = out.exists()
         with _task_env():
-            part = warp_part(job.tile, job.assets, job.epsg, job.bounds, grid, out)
+            part = warp_part(job.tile, job.assets, job.epsg, job.bounds, grid, out, _spare_threads())
         timings = {"checksum": t1 - t0, "warp": time.perf_counter() - t1}
         return {"tile": job.tile, "checksum": digest, "key": key, "part": part, "reused": reused, "timings": timings}
     except InvalidProduct as exc:
@@ -188,7 +204,8 @@ def make_region(
     if reused:
         return reused
     with _task_env():
-        result: RegionResult = compose_region(tile, [r["part"] for r in good], grid, Path(out_dir), Path(work_dir))
+        result: RegionResult = compose_region(tile, [r["part"] for r in good], grid, Path(out_dir), Path(work_dir),
+                                              _spare_threads())
     return {
         "region": result.region,
         "inputs": keys,
