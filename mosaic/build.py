@@ -341,7 +341,7 @@ def build_month(
             raise BuildFailed(f"{month}: no valid pixel in any product{reasons}")
 
         t = time.perf_counter()
-        previous_overviews = _previous_overviews(store, previous, region_results)
+        previous_overviews = _previous_overviews(store, previous, previous_dir, region_results)
         layers, overviews = _finalize_layers(tmp, region_results, grid, previous_overviews)
         timings["finalize"] = time.perf_counter() - t
         timings["total"] = time.perf_counter() - started
@@ -450,25 +450,29 @@ def _overview_name(layer: str, build_id: str) -> str:
     return f"overview-{layer}-{build_id}.tif"
 
 
-def _previous_overviews(store: DataStore, previous: dict | None, region_results: list[dict]) -> dict[str, Path]:
-    """The previous build's overview rasters by layer, when this build has the same regions."""
-    if not previous:
+def _previous_overviews(
+    store: DataStore, previous: dict | None, previous_dir: Path | None, region_results: list[dict]
+) -> dict[str, tuple[Path, Path]]:
+    """The previous build's (overview raster, VRT) by layer, when this build has the same regions."""
+    if not previous or not previous_dir:
         return {}
     regions = sorted(r["region"] for r in region_results if r["files"])
     if regions != sorted(rid for rid, r in previous["regions"].items() if r["files"]):
         return {}
-    paths = {name: store.parts_dir(previous["month"]) / _overview_name(name, previous["build_id"]) for name in LAYERS}
-    return {name: path for name, path in paths.items() if path.exists()}
+    paths = {name: (store.parts_dir(previous["month"]) / _overview_name(name, previous["build_id"]),
+                    previous_dir / f"{name}.vrt") for name in LAYERS}
+    return {name: pair for name, pair in paths.items() if pair[0].exists() and pair[1].exists()}
 
 
 def _finalize_layers(
-    tmp: Path, region_results: list[dict], grid: OutputGrid, previous_overviews: dict[str, Path]
+    tmp: Path, region_results: list[dict], grid: OutputGrid, previous_overviews: dict[str, tuple[Path, Path]]
 ) -> tuple[dict, dict[str, Path]]:
     """Per layer: a VRT of the region COGs and an overview COG of the whole month.
 
-    The overview raster is the previous build's with the rebuilt regions pasted in, when there
-    is one for the same regions; else it is warped from the VRT. Returns the layers' manifest
-    entries and their uncompressed overview rasters (in ``tmp/work``).
+    When the previous build has the same regions, its VRT is copied (same relative sources)
+    and its overview raster gets the rebuilt regions pasted in; else the VRT is built and the
+    overview raster warped from it. Returns the layers' manifest entries and their uncompressed
+    overview rasters (in ``tmp/work``).
     """
     layers = {}
     overviews = {}
@@ -478,15 +482,18 @@ def _finalize_layers(
         files = sorted(r["files"][name] for r in region_results if r["files"])
         rel = [os.path.relpath(f, tmp) for f in files]
         vrt_path = tmp / f"{name}.vrt"
-        cwd = os.getcwd()
-        os.chdir(tmp)  # relative source paths keep the build folder relocatable
-        try:
-            gdal.BuildVRT(vrt_path.name, rel).FlushCache()
-        finally:
-            os.chdir(cwd)
         overview_src = overviews[name] = tmp / "work" / f"{name}-overview.tif"
-        previous = previous_overviews.get(name)
-        if not previous or not paste_regions(previous, overview_src, [f[name] for f in rebuilt], grid):
+        previous_raster, previous_vrt = previous_overviews.get(name, (None, None))
+        if previous_vrt:
+            shutil.copyfile(previous_vrt, vrt_path)
+        else:
+            cwd = os.getcwd()
+            os.chdir(tmp)  # relative source paths keep the build folder relocatable
+            try:
+                gdal.BuildVRT(vrt_path.name, rel).FlushCache()
+            finally:
+                os.chdir(cwd)
+        if not previous_raster or not paste_regions(previous_raster, overview_src, [f[name] for f in rebuilt], grid):
             warp_overview(vrt_path, overview_src, grid, layer)
         write_cog(overview_src, tmp / "overview" / f"{name}.tif", layer)
         layers[name] = {

@@ -100,6 +100,7 @@ def test_incremental_rebuild_redoes_only_the_changed_product(inputs: Path, tmp_p
     for layer in ("reflectance", "flags", "dates", "truecolor"):  # the pasted overview is the warped one
         assert cog_pixels(second.build_dir / "overview" / f"{layer}.tif") == cog_pixels(
             fresh.build_dir / "overview" / f"{layer}.tif"), layer
+        assert (second.build_dir / f"{layer}.vrt").read_text() == (fresh.build_dir / f"{layer}.vrt").read_text()
     parts = sorted(p.name for p in (data / "months" / MONTH / "parts").iterdir())
     assert [p for p in parts if p.startswith("overview-")] == [
         f"overview-{layer}-{second.build_id}.tif" for layer in ("dates", "flags", "reflectance", "truecolor")]
