@@ -106,6 +106,9 @@ def _settings(data_dir: str | None, **overrides: object):  # type: ignore[no-unt
 @click.option("--keep", type=click.IntRange(1), default=None, help="Builds kept per month [default: 3].")
 @click.option("--progress/--no-progress", default=None, help="Progress bar [default: on a terminal].")
 @click.option("--force", is_flag=True, help="Build even if the published build has the same inputs.")
+@click.option("--verify-inputs", is_flag=True,
+              help="Validate and checksum every input again (zip CRCs included), not only those whose size, "
+                   "mtime, inode or device changed since the published build; implies a new build.")
 @_data_dir_option
 def build(
     month: str,
@@ -117,6 +120,7 @@ def build(
     keep: int | None,
     progress: bool | None,
     force: bool,
+    verify_inputs: bool,
     data_dir: str | None,
 ) -> None:
     """Build a month's France mosaic from L3A products and publish it atomically.
@@ -134,7 +138,8 @@ def build(
         raise click.BadParameter(str(exc), param_hint="--month") from None
     settings = _settings(data_dir, dask_scheduler=scheduler, build_workers=workers, keep_builds=keep)
     options = BuildOptions(zoom=zoom, scheduler=settings.dask_scheduler, workers=settings.build_workers,
-                           keep_builds=settings.keep_builds, progress=progress, force=force)
+                           keep_builds=settings.keep_builds, progress=progress, force=force,
+                           verify_inputs=verify_inputs)
     try:
         report = build_month(settings.local_data_dir(), month, [*inputs, *more_inputs], options)
     except (BuildFailed, BuildAlreadyRunning) as exc:

@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import resource
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from common import measure, table, write_section
@@ -88,32 +90,88 @@ def sample(out: Path, tiles: str | None, pixel: int, *extra: str) -> list[Path]:
     return sorted(p for p in out.iterdir() if not p.name.startswith("."))
 
 
-def france_incremental(work: Path) -> tuple[float, float]:
-    """Full France build at 200 m, then a rebuild after one product changed: (full s, rebuild s)."""
-    inputs = sample(work / "inputs", None, 200, "--zip")
-    (changed,) = sample(work / "changed", "T31TCJ", 200, "--zip", "--seed", "1")
+@dataclass
+class Incremental:
+    """A France-scale full build and a rebuild after one product changed, same inputs and run."""
+
+    pixel: int
+    full: tuple[float, int, float]
+    """(wall s, peak RSS, CPU s) of the full build."""
+    rebuild: tuple[float, int, float]
+    manifest: dict
+    """The rebuild's manifest (its timings)."""
+
+    def ratio(self, i: int) -> float:
+        """Rebuild / full, in % (0: wall, 2: CPU)."""
+        return 100 * self.rebuild[i] / self.full[i]
+
+
+def france_incremental(work: Path, pixel: int) -> Incremental:
+    """Full France build of all 95 tiles at ``pixel`` m (zips), then a rebuild after T31TCJ changed."""
+    inputs = sample(work / "inputs", None, pixel, "--zip")
+    (changed,) = sample(work / "changed", "T31TCJ", pixel, "--zip", "--seed", "1")
     shutil.rmtree(work / "data", ignore_errors=True)
-    full, _, _ = mosaique_build(inputs, work / "data")
+    full = mosaique_build(inputs, work / "data")
     others = [p for p in inputs if "T31TCJ" not in p.name]
-    rebuild, _, _ = mosaique_build([*others, changed], work / "data", force=False)
-    return full, rebuild
+    rebuild = mosaique_build([*others, changed], work / "data", force=False)
+    catalog = json.loads((work / "data" / "catalog.json").read_text())
+    manifest = json.loads((work / "data" / catalog["months"][MONTH]["path"] / "manifest.json").read_text())
+    return Incremental(pixel, full, rebuild, manifest)
 
 
-def france_model(data: Path, workers: int) -> tuple[float, int, float, float]:
+def regions_touched(grid: OutputGrid) -> dict[str, int]:
+    """Regions of ``grid`` each France tile's footprint overlaps (what its change rebuilds)."""
+    return {t: len(grid.regions(part_geometry(tile.bounds, tile.epsg, grid)[0])) for t, tile in france_tiles().items()}
+
+
+def rebuild_model(manifest: dict, workers: int, france: Incremental) -> dict[str, float]:
+    """Model of a one-product rebuild of a 10 m France month from measured per-task costs.
+
+    The changed product's part (checksum + warp, the mean measured at 10 m), then the regions
+    its footprint overlaps (the most any France tile overlaps, each costing the slowest 10 m
+    region measured) over the workers, plus the fixed costs measured on the France-scale
+    rebuild at ``france.pixel`` m: process start-up, quick check of the 95 products, overview
+    rasters (scaled by the number of regions).
+    """
+    grid = OutputGrid(manifest["grid"]["zoom"], manifest["grid"]["region_zoom"])
+    parts = [sum(i["timings"].values()) for i in manifest["inputs"]]
+    slowest = max(sum(r["timings"].values()) for r in manifest["regions"].values())
+    touched = max(regions_touched(grid).values())
+    small = france.manifest
+    small_grid = OutputGrid(small["grid"]["zoom"], small["grid"]["region_zoom"])
+    scale = len(france_regions(grid)) / len(france_regions(small_grid))
+    fixed = {
+        "start-up": france.rebuild[0] - small["timings"]["total"],
+        "scan (quick check)": small["timings"]["scan"],
+        "overview rasters": small["timings"]["finalize"] * scale,
+    }
+    return {
+        **fixed,
+        "changed part": sum(parts) / len(parts),
+        f"{touched} regions": math.ceil(touched / workers) * slowest,
+    }
+
+
+def france_regions(grid: OutputGrid) -> set[tuple[int, int]]:
+    """Regions of ``grid`` covering the 95 France tiles."""
+    france = set()
+    for tile in france_tiles().values():
+        bounds, _ = part_geometry(tile.bounds, tile.epsg, grid)
+        france |= {(r.x, r.y) for r in grid.regions(bounds)}
+    return france
+
+
+def france_model(manifest: dict, workers: int) -> tuple[float, int, float, float]:
     """Extrapolate a 10 m France month from this build's per-task timings.
 
     Returns (minutes, France regions, mean part seconds, slowest region seconds): every one
     of the 95 products costs the mean measured part, every region of France the slowest
     measured region (the fullest), spread over the LocalCluster's workers.
     """
-    manifest = json.loads(next(data.glob("months/*/builds/*/manifest.json")).read_text())
     parts = [sum(i["timings"].values()) for i in manifest["inputs"]]
     regions = [sum(r["timings"].values()) for r in manifest["regions"].values()]
     grid = OutputGrid(manifest["grid"]["zoom"], manifest["grid"]["region_zoom"])
-    france = set()
-    for tile in france_tiles().values():
-        bounds, _ = part_geometry(tile.bounds, tile.epsg, grid)
-        france |= {(r.x, r.y) for r in grid.regions(bounds)}
+    france = france_regions(grid)
     mean_part, slowest = sum(parts) / len(parts), max(regions)
     minutes = (FRANCE_TILES * mean_part + len(france) * slowest) / workers / 60
     return minutes, len(france), mean_part, slowest
@@ -125,6 +183,8 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=Path("bench/out/build"))
     parser.add_argument("--inputs", type=Path, default=None, help="10 m products [default: WORKDIR/inputs]")
     parser.add_argument("--tiles", default="T31TCJ,T31TDJ")
+    parser.add_argument("--france-pixels", default="200,100",
+                        help="pixel sizes (m) of the France-scale incremental builds [default: 200,100]")
     args = parser.parse_args()
     tiles = args.tiles.split(",")
     load = [os.getloadavg()[0]]
@@ -143,7 +203,8 @@ def main() -> None:
     data = args.workdir / "data"
     shutil.rmtree(data, ignore_errors=True)
     full_time, full_rss, full_cpu = mosaique_build(products, data)
-    model = france_model(data, os.cpu_count() or 1)
+    full_manifest = json.loads(next(data.glob("months/*/builds/*/manifest.json")).read_text())  # the only build
+    model = france_model(full_manifest, os.cpu_count() or 1)
     one_time, one_rss, one_cpu = mosaique_build(products[:1], args.workdir / "data-one")
     shutil.rmtree(args.workdir / "data-one", ignore_errors=True)
 
@@ -151,7 +212,9 @@ def main() -> None:
     warm(changed)
     inc_time, inc_rss, inc_cpu = mosaique_build([*products[:-1], changed], data, force=False)
 
-    france = france_incremental(args.workdir / "france")
+    france = [france_incremental(args.workdir / ("france" if px == 200 else f"france{px}"), px)
+              for px in map(int, args.france_pixels.split(","))]
+    model_inc = rebuild_model(full_manifest, os.cpu_count() or 1, france[-1])
     load.append(os.getloadavg()[0])
 
     n = len(products)
@@ -163,6 +226,11 @@ def main() -> None:
         ["Mosaïque build, 1 tile", f"{one_time:.1f}", f"{one_cpu:.1f}", f"{one_rss / 1e9:.2f}"],
         ["Mosaïque rebuild, 1 tile changed", f"{inc_time:.1f}", f"{inc_cpu:.1f}", f"{inc_rss / 1e9:.2f}"],
     ]
+    inc_rows = [[f"{f.pixel} m", f"{f.full[0]:.1f}", f"{f.full[2]:.1f}", f"{f.rebuild[0]:.1f}", f"{f.rebuild[2]:.1f}",
+                 f"**{f.ratio(0):.1f} %** wall, {f.ratio(2):.1f} % CPU"] for f in france]
+    inc_model = sum(model_inc.values())
+    touched = sorted(regions_touched(OutputGrid(full_manifest["grid"]["zoom"], full_manifest["grid"]["region_zoom"]))
+                     .values())
     ratio = cesbio_time / full_time
     per_tile = full_time / n
     body = f"""Command: `.venv/bin/python bench/build_bench.py [--inputs DIR]` (inputs: {n} full-size 10 m sample
@@ -186,9 +254,24 @@ of the run, on 2 cores shared with other engineers' work: wall times are inflate
   the full build here; at France scale the unchanged 94 products' regions are linked, not rebuilt.
 - Peak RSS: {one_rss / 1e9:.2f} GB for 1 product, {full_rss / 1e9:.2f} GB for {n}.
 
-Incremental at France scale (all {FRANCE_TILES} tiles, 200 m sample products, same run):
-full build {france[0]:.1f} s, rebuild after 1 product changed {france[1]:.1f} s =
-**{100 * france[1] / france[0]:.1f} %** of the full build.
+Incremental at France scale: all {FRANCE_TILES} tiles (zipped sample products, same run), a full build,
+then a rebuild after T31TCJ was republished (new content; the other 94 unchanged):
+
+{table(inc_rows, ["pixel", "full wall s", "full CPU s", "rebuild wall s", "rebuild CPU s", "rebuild / full"])}
+
+The rebuild validates, checksums and warps the changed product only (the others pass the quick
+check: same size, mtime, inode and device as the published build recorded), composites the
+regions its footprint overlaps, links the others, and pastes the rebuilt regions into the
+previous build's overview rasters. Where the {france[-1].pixel} m rebuild's {france[-1].rebuild[0]:.1f} s go (its
+manifest): {", ".join(f"{k} {v:.2f}" for k, v in france[-1].manifest["timings"].items())}; process start-up
+(Python imports) {france[-1].rebuild[0] - france[-1].manifest["timings"]["total"]:.2f}.
+
+**Model** (not measured end to end) of a one-product rebuild of a 10 m France month, from the
+per-task costs measured above: {" + ".join(f"{k} {v:.1f} s" for k, v in model_inc.items())}
+= **{inc_model:.0f} s** = **{100 * inc_model / (model[0] * 60):.1f} %** of the modelled {model[0]:.0f} min full build
+for a product overlapping {touched[-1]} regions ({touched.count(touched[-1])} of the 95 France tiles; {touched.count(touched[0])} overlap
+{touched[0]}) (regions at the slowest 10 m region's cost, {os.cpu_count()} threads; the start-up, quick check and overview
+figures from the {france[-1].pixel} m France rebuild, the overview scaled by the number of regions).
 """
     print(body)
     write_section("Build (10 m)", body)

@@ -215,6 +215,36 @@ class L3AProduct:
             log.warning("%s: %s", label, w)
         return product
 
+    def to_record(self) -> dict:
+        """What :meth:`from_record` needs to stand for this product without opening it (JSON-ready)."""
+        return {
+            "name": str(self.name),
+            "assets": {a: _container_path(self.path, g) for a, g in self.assets.items()},
+            "grids": {k: [g.crs.to_epsg(), g.width, g.height, *tuple(g.transform)[:6]] for k, g in self.grids.items()},
+            "metadata": self.metadata.model_dump(mode="json", exclude_defaults=True),
+            "warnings": self.warnings,
+        }
+
+    @classmethod
+    def from_record(cls, path: str | Path, record: dict, *, month: str | None = None) -> L3AProduct:
+        """The product at ``path`` as :meth:`to_record` described it when it was validated.
+
+        Nothing is read: the caller vouches that the files are the same (their fingerprint,
+        :func:`processing.identity.fingerprint`, did not change). Only the month is checked.
+        """
+        path = Path(path).absolute()
+        parsed = ProductName.parse(record["name"])
+        if month is not None and parsed.month != month:
+            raise errors.WrongMonth(str(parsed), f"synthesis month is {parsed.month}, not the requested {month}")
+        grids = {
+            k: RasterGrid(CRS.from_epsg(epsg), Affine(*t), width, height)
+            for k, (epsg, width, height, *t) in record["grids"].items()
+        }
+        base = f"/vsizip/{path}" if path.is_file() else str(path.parent)
+        assets = {a: f"{base}/{rel}" for a, rel in record["assets"].items()}
+        metadata = ProductMetadata.model_validate(record["metadata"])
+        return cls(path, parsed, metadata, assets, grids, list(record["warnings"]))
+
     # -- identity -------------------------------------------------------------------------
     @property
     def tile(self) -> str:
@@ -325,6 +355,13 @@ class L3AProduct:
 
     def __str__(self) -> str:
         return str(self.name)
+
+
+def _container_path(path: Path, gdal_path: str) -> str:
+    """An asset's path inside its zip, or relative to the folder holding the product folder."""
+    if gdal_path.startswith("/vsizip/"):
+        return gdal_path.removeprefix(f"/vsizip/{path}/")
+    return Path(gdal_path).relative_to(path.parent).as_posix()
 
 
 def verify_zip(path: Path, members: Iterable[str] | None = None) -> None:

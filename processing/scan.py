@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -78,12 +78,17 @@ def _walk(folder: Path, real_root: Path, walked: set[Path]) -> Iterator[Path | e
 
 
 def scan_products(
-    paths: Iterable[str | Path], *, month: str | None = None, check_data: bool = True
+    paths: Iterable[str | Path],
+    *,
+    month: str | None = None,
+    check_data: bool = True,
+    trusted: Callable[[Path], L3AProduct | None] | None = None,
 ) -> ScanResult:
     """Open every product under ``paths``; keep the newest version of each tile and month.
 
     Bad products become ``problems`` (each names the product and the reason); so do products
-    superseded by a newer version of the same tile and month.
+    superseded by a newer version of the same tile and month. ``trusted`` may stand for a
+    product already validated (it returns it without reading it, or None to open it).
     """
     result = ScanResult()
     found: list[L3AProduct] = []
@@ -100,7 +105,8 @@ def scan_products(
                 continue
             seen.add(real_path(candidate))
             try:
-                found.append(L3AProduct.open(candidate, month=month, check_data=check_data))
+                product = trusted(candidate) if trusted else None
+                found.append(product or L3AProduct.open(candidate, month=month, check_data=check_data))
             except errors.InvalidProduct as exc:
                 result.problems.append(exc)
     by_key: dict[tuple[str, str], list[L3AProduct]] = {}

@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,7 @@ import rasterio
 
 from mosaic.build import BuildOptions, build_month
 from mosaic.store import DataStore
+from processing.product import L3AProduct
 from processing.sample import generate_products
 from tests.helpers import CLI, run_cli, snapshot
 
@@ -94,11 +96,67 @@ def test_incremental_rebuild_redoes_only_the_changed_product(inputs: Path, tmp_p
                 assert f.stat().st_ino == (first.build_dir / "regions" / region / f.name).stat().st_ino
     with rasterio.open(first.build_dir / "reflectance.vrt") as a, rasterio.open(second.build_dir / "reflectance.vrt") as b:
         assert not np.array_equal(a.read(1), b.read(1))
+    fresh = build_month(tmp_path / "fresh", MONTH, [inputs], SYNC)
+    for layer in ("reflectance", "flags", "dates", "truecolor"):  # the pasted overview is the warped one
+        assert cog_pixels(second.build_dir / "overview" / f"{layer}.tif") == cog_pixels(
+            fresh.build_dir / "overview" / f"{layer}.tif"), layer
+        assert (second.build_dir / f"{layer}.vrt").read_text() == (fresh.build_dir / f"{layer}.vrt").read_text()
+    parts = sorted(p.name for p in (data / "months" / MONTH / "parts").iterdir())
+    assert [p for p in parts if p.startswith("overview-")] == [
+        f"overview-{layer}-{second.build_id}.tif" for layer in ("dates", "flags", "reflectance", "truecolor")]
     third = build_month(data, MONTH, [inputs], SYNC)
     assert third.up_to_date and third.build_id == second.build_id
     forced = build_month(data, MONTH, [inputs], BuildOptions(scheduler="sync", force=True))
     assert forced.reused_parts == len(TILES) and forced.built_regions == 0
     assert forced.build_id != second.build_id
+
+
+def test_unchanged_inputs_are_trusted_by_their_stats_and_verified_on_request(
+    inputs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = tmp_path / "data"
+    build_month(data, MONTH, [inputs], SYNC)
+    opened: list[str] = []
+    real_open = L3AProduct.open.__func__
+
+    def spy(cls: type[L3AProduct], path: Path, **kw: object) -> L3AProduct:
+        opened.append(Path(path).name)
+        return real_open(cls, path, **kw)
+
+    monkeypatch.setattr(L3AProduct, "open", classmethod(spy))
+    changed = next(inputs.glob("*T31TCJ*.zip"))
+    changed.unlink()
+    sample(inputs, ["T31TCJ"], seed=7)
+    second = build_month(data, MONTH, [inputs], SYNC)
+    assert opened == [changed.name]  # only the new product is read and validated
+    assert second.reused_parts == len(TILES) - 1
+    # Damage that keeps the size, mtime and inode passes the quick check; --verify-inputs finds it.
+    damaged = next(inputs.glob("*T31TDJ*.zip"))
+    stat = damaged.stat()
+    with zipfile.ZipFile(damaged) as zf:
+        info = next(i for i in zf.infolist() if i.filename.endswith("_FRC_B3.tif"))
+    with damaged.open("r+b") as f:
+        f.seek(info.header_offset + 30 + len(info.filename.encode()) + info.compress_size // 2)
+        f.write(b"\xaa" * 64)
+    os.utime(damaged, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert build_month(data, MONTH, [inputs], SYNC).up_to_date
+    done = run_cli("build", "--month", MONTH, "--input", str(inputs), "--scheduler", "sync", "--verify-inputs",
+                   "--data-dir", str(data))
+    assert done.returncode == 3, done.stderr
+    assert f"{damaged.stem}: corrupt zip member" in done.stderr and "_FRC_B3.tif (Bad CRC-32" in done.stderr
+    entry = DataStore(data).read_catalog()["months"][MONTH]
+    manifest = json.loads((data / entry["path"] / "manifest.json").read_text())
+    assert sorted(i["tile"] for i in manifest["inputs"]) == sorted(set(TILES) - {"T31TDJ"})
+
+
+def cog_pixels(path: Path) -> list[bytes]:
+    """Every band and mask of a COG at every level, as bytes."""
+    out = []
+    with rasterio.open(path) as ds:
+        for factor in [1, *ds.overviews(1)]:
+            shape = (ds.count, ds.height // factor, ds.width // factor)
+            out += [ds.read(out_shape=shape).tobytes(), ds.read_masks(out_shape=shape).tobytes()]
+    return out
 
 
 def test_kill_9_mid_build_leaves_the_published_month_intact(inputs: Path, tmp_path: Path) -> None:

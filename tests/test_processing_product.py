@@ -42,6 +42,25 @@ def test_folder_and_zip_open_with_the_same_content(pair: tuple[Path, Path]) -> N
         np.testing.assert_array_equal(folder.read(name), archive.read(name))
 
 
+def test_a_record_stands_for_the_validated_product_without_reading_it(pair: tuple[Path, Path], tmp_path: Path) -> None:
+    import json
+
+    for path in pair:
+        product = L3AProduct.open(path)
+        record = json.loads(json.dumps(product.to_record()))
+        again = L3AProduct.from_record(path, record, month="2018-07")
+        assert (again.path, again.name, again.assets, again.grids) == (product.path, product.name, product.assets,
+                                                                      product.grids)
+        assert again.metadata == product.metadata and again.sort_key == product.sort_key
+        np.testing.assert_array_equal(again.read("B4"), product.read("B4"))
+        with pytest.raises(errors.WrongMonth, match="not the requested 2018-08"):
+            L3AProduct.from_record(path, record, month="2018-08")
+    moved = tmp_path / "elsewhere"  # a folder moved with its product keeps working from its new place
+    shutil.copytree(pair[0].parent, moved)
+    again = L3AProduct.from_record(moved / pair[0].name, L3AProduct.open(pair[0]).to_record())
+    assert again.assets == L3AProduct.open(moved / pair[0].name).assets
+
+
 def test_windowed_reads_match_full_reads(pair: tuple[Path, Path]) -> None:
     product = L3AProduct.open(pair[1])
     full = product.read("B8")

@@ -1,4 +1,10 @@
-"""Identity of input products: cheap fingerprints and full checksums (SHA-256)."""
+"""Identity of input products: a quick-check fingerprint (file stats) and a full checksum (SHA-256).
+
+The fingerprint is what ``make`` and ``rsync`` trust by default: a product whose files have the
+same names, sizes, modification times, inodes and device as when it was last verified is taken
+to be the same bytes, without reading them again. A product rewritten in place or replaced
+(Theia republishing a tile, a copy, an atomic rename) changes at least one of them.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +13,12 @@ from pathlib import Path
 
 
 def fingerprint(path: Path) -> str:
-    """Cheap change detector: name, size and modification time of every file of the product."""
+    """Quick check: relative name, size, mtime (ns), inode and device of every file of the product."""
     files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
-    h = hashlib.sha256()
+    h = hashlib.sha256(b"v2\n")
     for f in files:
         st = f.stat()
-        h.update(f"{f.relative_to(path.parent)}:{st.st_size}:{st.st_mtime_ns}\n".encode())
+        h.update(f"{f.relative_to(path.parent)}:{st.st_size}:{st.st_mtime_ns}:{st.st_ino}:{st.st_dev}\n".encode())
     return h.hexdigest()
 
 

@@ -1,0 +1,74 @@
+"""The month's overview rasters (low zooms): every region at the region zoom's resolution.
+
+A full build warps the month's VRT of region COGs down to the region zoom's resolution, where
+each region is one 256 px block: GDAL reads each region COG's own coarsest overview, whose
+pixels are exactly the output's (average of one pixel; masked pixels become 0). A rebuild starts
+from the previous build's uncompressed raster instead and pastes only the regions it rebuilt,
+read the same way: the same pixels (``tests/test_mosaic_publish.py`` compares them with a fresh
+build), without opening the other regions.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+from osgeo import gdal
+
+from mosaic.grid import OutputGrid
+from mosaic.layers import Layer
+
+gdal.UseExceptions()
+
+
+def warp_overview(vrt: Path, dst: Path, grid: OutputGrid, layer: Layer) -> None:
+    """The overview raster of a layer from the month's VRT of region COGs (tiled, uncompressed)."""
+    res = grid.res * 2 ** (grid.zoom - grid.region_zoom)
+    gdal.Warp(
+        str(dst), str(vrt), format="GTiff", xRes=res, yRes=res,
+        resampleAlg="average" if layer.overview_resampling == "AVERAGE" else "near",
+        creationOptions=["TILED=YES"],
+    )
+
+
+def paste_regions(previous: Path, dst: Path, cogs: Iterable[str | Path], grid: OutputGrid) -> bool:
+    """Copy ``previous`` to ``dst`` with the pixels of some region COGs replaced.
+
+    Returns False (``dst`` unusable) when a region does not fall on whole pixels inside the
+    previous raster or lacks the level of the region zoom's resolution.
+    """
+    shutil.copyfile(previous, dst)
+    size = grid.region_size() >> (grid.zoom - grid.region_zoom)
+    ds = gdal.Open(str(dst), gdal.GA_Update)
+    try:
+        left, res, _, top, _, _ = ds.GetGeoTransform()
+        for cog in cogs:
+            src = gdal.Open(str(cog))
+            s_left, _, _, s_top, _, _ = src.GetGeoTransform()
+            col, row = (s_left - left) / res, (top - s_top) / res
+            if (abs(col - round(col)) > 1e-6 or abs(row - round(row)) > 1e-6 or col < 0 or row < 0
+                    or round(col) + size > ds.RasterXSize or round(row) + size > ds.RasterYSize
+                    or src.RasterCount != ds.RasterCount):
+                return False
+            for i in range(1, src.RasterCount + 1):
+                pixels = _level_pixels(src.GetRasterBand(i), size)
+                if pixels is None:
+                    return False
+                ds.GetRasterBand(i).WriteArray(pixels, round(col), round(row))
+        return True
+    finally:
+        ds = None  # noqa: F841 - closing flushes the file
+
+
+def _level_pixels(band: gdal.Band, size: int) -> np.ndarray | None:
+    """The pixels of a band's level that is ``size`` px wide, 0 where its mask says no data."""
+    levels = [band] + [band.GetOverview(k) for k in range(band.GetOverviewCount())]
+    level = next((b for b in levels if (b.XSize, b.YSize) == (size, size)), None)
+    if level is None:
+        return None
+    pixels = level.ReadAsArray()
+    if band.GetMaskFlags() == gdal.GMF_PER_DATASET:
+        pixels[level.GetMaskBand().ReadAsArray() == 0] = 0
+    return pixels
