@@ -8,11 +8,15 @@ never sees a file path in a URL.
 
 from __future__ import annotations
 
+import os
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 import attr
+import rasterio
 from morecantile import TileMatrixSet
 from rasterio.features import bounds as featurebounds
 from rasterio.warp import transform_bounds
@@ -36,17 +40,93 @@ class MonthLayer:
     layer: str
 
 
+KEPT_OPEN = 32
+"""Idle open readers of local files kept for the next request (the least recently used closed beyond)."""
+_lock = threading.Lock()
+_idle: OrderedDict[tuple[str, str], list[tuple[Reader, tuple[int, ...]]]] = OrderedDict()  # LRU first
+
+
 @contextmanager
 def open_reader(path: str, tms: TileMatrixSet = WEB_MERCATOR_TMS) -> Iterator[Reader]:
-    """A rio-tiler reader of ``path``, opened for this request and closed after it.
+    """A rio-tiler reader of ``path``, lent to this thread alone while the block runs.
 
-    Readers kept open across requests saved about 1 ms a tile, but they outlived the faults the
-    server must survive: a data directory moved away kept being read through open handles, and
-    GDAL's cache clearing after a failed remote read raced with datasets still open (a crash seen
-    in tests/test_app_faults.py). GDAL's block cache still keeps the bytes read.
+    A local file's reader is kept open for the next request (opening a COG costs about 1 ms, and
+    closing it drops its decoded blocks from GDAL's cache), but only as long as nothing can make
+    it stale, which is what made kept readers fail the fault tests before:
+    - it is lent again only while the path still names the same file (device, inode, mtime, size
+      checked by one ``stat`` per request): a data directory moved away, a build pruned or a file
+      replaced means a fresh open, which fails or reads the new file;
+    - a block that raises anything but a request's own error (``RioTilerError``: a tile outside
+      the file...) closes the reader and every idle one (:func:`close_idle_readers`);
+    - remote stores (``/vsicurl/``, ``/vsis3/``) are opened per request: GDAL's cache of them is
+      cleared after failed reads, which raced with datasets left open (a crash); so are VRTs
+      (parts, features), whose sources the check above does not cover.
     """
-    with Reader(path, tms=tms) as reader:
+    if path.startswith("/vsi") or not path.endswith(".tif"):
+        with Reader(path, tms=tms) as reader:
+            yield reader
+        return
+    key, identity = (path, tms.id), _identity(path)
+    reader, stale = None, []
+    with _lock:
+        idle = _idle.get(key, [])
+        while idle and reader is None:
+            candidate, seen = idle.pop()
+            if identity is not None and seen == identity:
+                reader = candidate
+            else:
+                stale.append(candidate)
+    for old in stale:
+        old.close()
+    if reader is None:
+        with rasterio.Env():  # else the dataset holds an Env of this thread, which it exits on close
+            reader = Reader(path, tms=tms)  # (kept readers are closed by whichever thread finds them stale)
+    try:
         yield reader
+    except RioTilerError:
+        _keep(key, reader, identity)
+        raise
+    except BaseException:
+        reader.close()
+        close_idle_readers()
+        raise
+    _keep(key, reader, identity)
+
+
+def _identity(path: str) -> tuple[int, ...] | None:
+    """What tells a file from another one later found at the same path (None: no file there)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size
+
+
+def _keep(key: tuple[str, str], reader: Reader, identity: tuple[int, ...] | None) -> None:
+    """Put a reader back among the idle ones, closing the least recently used beyond ``KEPT_OPEN``."""
+    if identity is None:
+        reader.close()
+        return
+    closing = []
+    with _lock:
+        _idle.setdefault(key, []).append((reader, identity))
+        _idle.move_to_end(key)
+        while sum(map(len, _idle.values())) > KEPT_OPEN:
+            oldest = next(iter(_idle))
+            closing.append(_idle[oldest].pop(0)[0])
+            if not _idle[oldest]:
+                del _idle[oldest]
+    for old in closing:
+        old.close()
+
+
+def close_idle_readers() -> None:
+    """Close every idle kept reader (after a failed read; before GDAL's caches are cleared)."""
+    with _lock:
+        closing = [reader for idle in _idle.values() for reader, _ in idle]
+        _idle.clear()
+    for reader in closing:
+        reader.close()
 
 
 @attr.s
