@@ -76,6 +76,8 @@ def open_reader(path: str, tms: TileMatrixSet = WEB_MERCATOR_TMS) -> Iterator[Re
                 reader = candidate
             else:
                 stale.append(candidate)
+        if not idle:
+            _idle.pop(key, None)  # no empty lists: eviction takes from the first key
     for old in stale:
         old.close()
     if reader is None:

@@ -83,3 +83,15 @@ def test_kept_readers_opened_in_one_thread_are_closed_from_another(tmp_path: Pat
     close_idle_readers()  # raised "No GDAL environment exists" when the dataset held the thread's Env
     assert not errors
     assert first_value(tmp_path / "a.tif") == 100 + (40 * 512 + 80) % 3000
+
+
+def test_readers_beyond_the_limit_are_closed_while_others_are_lent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in "ab":
+        write_cog(tmp_path / f"{name}.tif", 100)
+    first_value(tmp_path / "a.tif")  # a kept reader of a
+    monkeypatch.setattr("app.readers.KEPT_OPEN", 0)
+    with open_reader(str(tmp_path / "a.tif")):  # a's reader lent: none of a left idle
+        assert first_value(tmp_path / "b.tif") == first_value(tmp_path / "a.tif")  # b's closed, not kept
+    close_idle_readers()
