@@ -40,8 +40,11 @@ class MonthLayer:
     layer: str
 
 
-KEPT_OPEN = 32
-"""Idle open readers of local files kept for the next request (the least recently used closed beyond)."""
+KEPT_OPEN = 16
+"""Idle open readers of local files kept for the next request (the least recently used closed beyond).
+
+Each costs memory besides GDAL's block cache: about 9 MB for a region reflectance COG read at
+every zoom (libtiff's per-overview buffers; measured), so 16, not more."""
 _lock = threading.Lock()
 _idle: OrderedDict[tuple[str, str], list[tuple[Reader, tuple[int, ...]]]] = OrderedDict()  # LRU first
 
