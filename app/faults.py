@@ -29,6 +29,7 @@ from rasterio.errors import RasterioIOError
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.readers import close_idle_readers
 from app.settings import Settings
 from mosaic.catalog import Catalog, SourceUnavailable
 
@@ -47,13 +48,19 @@ def install_fault_handling(app: FastAPI, settings: Settings, catalog: Catalog) -
             log.error("internal error on %s", request.url.path, exc_info=exc)
             return JSONResponse({"detail": "internal server error"}, status_code=500)
         log.warning("data unavailable on %s: %s", request.url.path, _messages(exc))
-        await run_in_threadpool(catalog.forget_failures)  # may wait on GDAL's locks: not on the event loop
+        await run_in_threadpool(forget, catalog)  # may wait on GDAL's locks: not on the event loop
         return unavailable("data temporarily unavailable, retry later", settings.retry_after)
 
     for cls in (SourceUnavailable, RasterioIOError, CPLE_BaseError, OSError, RuntimeError):
         app.add_exception_handler(cls, read_failed)
     app.add_middleware(RequestTimeoutMiddleware, timeout=settings.request_timeout, retry_after=settings.retry_after,
-                       threads=settings.threads, after_abandoned=catalog.forget_failures)
+                       threads=settings.threads, after_abandoned=lambda: forget(catalog))
+
+
+def forget(catalog: Catalog) -> None:
+    """After a failed read: close the idle kept readers, then make GDAL forget what it cached of the store."""
+    close_idle_readers()
+    catalog.forget_failures()
 
 
 def transient(exc: BaseException) -> bool:
