@@ -215,7 +215,7 @@ def main() -> None:
     body = f"""Command: `.venv/bin/python bench/load_bench.py --data {args.data} --seconds {args.seconds:.0f} --workers
 {args.workers}` ({CLIENTS} asyncio clients, each its own keep-alive httpx client, on the same 2-core machine as the
 server; random tiles at zooms {ZOOMS.start}-{ZOOMS.stop - 1} over the regions of {", ".join(MONTHS)} (95 France
-tiles, 200 m, stored up to zoom {months[0].zoom}: stored JPEGs above it are redirected to the dynamic route);
+tiles, 200 m, stored up to zoom {months[0].zoom}: stored JPEGs above it are rendered from the COG in the same request);
 mix {", ".join(f"{k} {v} %" for k, v in KINDS.items())}; /healthz asked every 50 ms by a separate process,
 also for {IDLE_PROBE_S:.0f} s before the load: the machine's own floor; other engineers share the machine, load
 average at the end {load_avg}).
