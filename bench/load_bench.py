@@ -225,7 +225,7 @@ average at the end {load_avg}).
 {chr(10).join(notes)}
 - Errors count any answer other than 200/204 (after following redirects) and transport failures. RSS is
   summed over the server's processes (with 2 workers: the supervisor and both workers); "warm" is taken
-  {WARMUP_S:.0f} s into the load, once GDAL's block caches have filled.
+  {WARMUP_S:.0f} s into the load; GDAL's block caches and kept readers may still be filling then.
 """
     print(body)
     write_section("Load", body)
