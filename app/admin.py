@@ -31,6 +31,8 @@ class BuildRequest(BaseModel):
     inputs: list[str] = Field(min_length=1, max_length=100, examples=[["2018-08"]],
                               description="Folders or products, relative to an input root or absolute inside one.")
     force: bool = Field(False, description="Build even if the published build has the same inputs.")
+    verify_inputs: bool = Field(False, description=(
+        "Validate and checksum every input again (zip CRCs included), not only new or changed ones."))
 
 
 def admin_router(settings: Settings, jobs: JobStore) -> APIRouter:
@@ -74,7 +76,7 @@ def admin_router(settings: Settings, jobs: JobStore) -> APIRouter:
         inputs = [resolve_input(raw) for raw in request.inputs]
         try:
             return jobs.start(request.month, inputs, settings.local_data_dir(), force=request.force,
-                              max_active=settings.max_builds)
+                              verify_inputs=request.verify_inputs, max_active=settings.max_builds)
         except TooManyJobs as exc:
             raise HTTPException(429, str(exc), headers={"Retry-After": "60"}) from None
 

@@ -29,7 +29,7 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
     id TEXT PRIMARY KEY, month TEXT NOT NULL, inputs TEXT NOT NULL, force INTEGER NOT NULL, state TEXT NOT NULL,
     created TEXT NOT NULL, started TEXT, finished TEXT, pid INTEGER, exit_code INTEGER,
-    build_id TEXT, error TEXT, log TEXT NOT NULL
+    build_id TEXT, error TEXT, log TEXT NOT NULL, verify_inputs INTEGER NOT NULL DEFAULT 0
 );
 CREATE UNIQUE INDEX IF NOT EXISTS one_active_build_per_month ON jobs (month) WHERE state IN ('queued', 'running');
 """
@@ -63,6 +63,9 @@ class JobStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         with self._db() as db:
             db.executescript(_SCHEMA)
+            columns = {row["name"] for row in db.execute("PRAGMA table_info(jobs)")}
+            if "verify_inputs" not in columns:  # a history written before the option existed
+                db.execute("ALTER TABLE jobs ADD COLUMN verify_inputs INTEGER NOT NULL DEFAULT 0")
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
@@ -74,7 +77,8 @@ class JobStore:
         finally:
             db.close()
 
-    def start(self, month: str, inputs: list[str], data_dir: Path, force: bool = False, max_active: int = 1) -> dict:
+    def start(self, month: str, inputs: list[str], data_dir: Path, force: bool = False, max_active: int = 1,
+              verify_inputs: bool = False) -> dict:
         """Record a job and launch its runner; ``JobConflict`` if the month is busy, ``TooManyJobs``
         if ``max_active`` builds already are."""
         job_id = uuid.uuid4().hex[:12]
@@ -90,9 +94,9 @@ class JobStore:
                     db.execute("ROLLBACK")
                     raise TooManyJobs(f"{active} build(s) already running (MOSAIQUE_MAX_BUILDS={max_active})")
                 db.execute(
-                    "INSERT INTO jobs (id, month, inputs, force, state, created, log) "
-                    "VALUES (?, ?, ?, ?, 'queued', ?, ?)",
-                    (job_id, month, json.dumps(inputs), int(force), _now(), str(log)),
+                    "INSERT INTO jobs (id, month, inputs, force, verify_inputs, state, created, log) "
+                    "VALUES (?, ?, ?, ?, ?, 'queued', ?, ?)",
+                    (job_id, month, json.dumps(inputs), int(force), int(verify_inputs), _now(), str(log)),
                 )
                 db.execute("COMMIT")
         except sqlite3.IntegrityError:
@@ -180,11 +184,12 @@ class JobStore:
         settings = Settings(data_dir=data_dir)
         setup_logging(settings.log_level, json_lines=True)
         with self._db() as db:
-            row = db.execute("SELECT month, inputs, force FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            row = db.execute("SELECT month, inputs, force, verify_inputs FROM jobs WHERE id = ?", (job_id,)).fetchone()
             db.execute("UPDATE jobs SET state = 'running', started = ?, pid = ? WHERE id = ? AND state = 'queued'",
                        (_now(), os.getpid(), job_id))
         options = BuildOptions(scheduler=settings.dask_scheduler, workers=settings.build_workers,
-                               keep_builds=settings.keep_builds, progress=False, force=bool(row["force"]))
+                               keep_builds=settings.keep_builds, progress=False, force=bool(row["force"]),
+                               verify_inputs=bool(row["verify_inputs"]))
         try:
             report = build_month(data_dir, row["month"], json.loads(row["inputs"]), options)
         except MosaiqueError as exc:
@@ -212,6 +217,7 @@ def _describe(job: dict, redact: Callable[[str], str], tail: int = 20) -> dict:
     """Admin view of a job, with server paths replaced by placeholders (``$DATA_DIR``...)."""
     log = Path(job.pop("log"))
     job["force"] = bool(job["force"])
+    job["verify_inputs"] = bool(job["verify_inputs"])
     text = log.read_text(errors="replace") if log.exists() else ""
     lines = redact(text).splitlines()
     job["inputs"] = [redact(str(i)) for i in json.loads(job["inputs"])]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import sys
 import time
 from collections.abc import Iterator
@@ -118,6 +119,33 @@ def test_cancel_stops_the_build_and_keeps_the_published_month(server: str, data:
         if cancelled["state"] == "cancelled":
             assert Catalog(data).get(MONTH).build_id == before
         assert client.get(f"/api/admin/builds/{job['id']}").json()["state"] == cancelled["state"]
+
+
+def test_a_build_request_can_ask_to_verify_every_input(server: str, data: Path) -> None:
+    """Unchanged inputs make an up-to-date month; ``verify_inputs`` checks them all again and builds."""
+    with httpx.Client(base_url=server, headers=auth()) as client:
+        before = Catalog(data).get(MONTH).build_id
+        plain = wait_for(client, client.post("/api/admin/builds", json={"month": MONTH, "inputs": ["july"]}).json()["id"])
+        assert plain["state"] == "succeeded" and not plain["verify_inputs"], plain
+        assert Catalog(data).get(MONTH).build_id == before  # up to date: nothing rebuilt
+        r = client.post("/api/admin/builds", json={"month": MONTH, "inputs": ["july"], "verify_inputs": True})
+        assert r.status_code == 202 and r.json()["verify_inputs"] is True, r.text
+        done = wait_for(client, r.json()["id"])
+        assert done["state"] == "succeeded" and done["build_id"] != before, done
+        assert Catalog(data).get(MONTH).build_id == done["build_id"]
+
+
+def test_a_job_history_from_before_verify_inputs_is_upgraded(tmp_path: Path) -> None:
+    db = tmp_path / "jobs" / "jobs.sqlite"
+    db.parent.mkdir()
+    with sqlite3.connect(db) as old:
+        old.execute("CREATE TABLE jobs (id TEXT PRIMARY KEY, month TEXT NOT NULL, inputs TEXT NOT NULL, "
+                    "force INTEGER NOT NULL, state TEXT NOT NULL, created TEXT NOT NULL, started TEXT, finished TEXT, "
+                    "pid INTEGER, exit_code INTEGER, build_id TEXT, error TEXT, log TEXT NOT NULL)")
+        old.execute("INSERT INTO jobs VALUES ('abc', '2018-07', '[]', 0, 'succeeded', 'then', NULL, NULL, NULL, 0, "
+                    "NULL, NULL, ?)", (str(tmp_path / "none.log"),))
+    (job,) = JobStore(db).list()
+    assert job["id"] == "abc" and job["verify_inputs"] is False
 
 
 def test_failed_tokens_and_build_starts_are_rate_limited(tmp_path: Path) -> None:
