@@ -117,6 +117,23 @@ def test_left_and_right_differ_where_the_months_differ(page: Page, server: str) 
         page.wait_for_function(READY, timeout=60000)
 
 
+def test_horizontal_divider_shows_the_left_month_above_and_the_right_month_below(page: Page, server: str) -> None:
+    open_page(page, f"{server}/#zoom=8&lng=1.5&lat=43.8&orient=horizontal&divider=100", "horizontal-all-left")
+    july = drawn(page)
+    page.focus("#divider")
+    page.keyboard.press("Home")
+    august = drawn(page)
+    for _ in range(5):
+        page.keyboard.press("Shift+ArrowRight")
+    assert divider(page) == 50
+    half = drawn(page)
+    page.screenshot(path=ARTIFACTS / "horizontal-middle.png")
+    top, bottom, columns = slice(100, 300), slice(440, 640), slice(50, 950)
+    assert np.abs(july[:3, top, columns].astype(int) - august[:3, top, columns]).max() > 30  # the months differ
+    assert np.abs(half[:3, top, columns].astype(int) - july[:3, top, columns]).max() <= 2
+    assert np.abs(half[:3, bottom, columns].astype(int) - august[:3, bottom, columns]).max() <= 2
+
+
 def test_divider_moves_with_keyboard_mouse_and_touch_without_tile_requests(page: Page, server: str) -> None:
     open_page(page, f"{server}/#zoom=7&lng=1.7&lat=43.8", "divider")
     before = len(page.tile_requests)
