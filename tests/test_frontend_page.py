@@ -89,13 +89,19 @@ def drawn(page: Page) -> np.ndarray:
     return screenshot(page)
 
 
-def test_left_and_right_differ_where_the_months_differ(page: Page, server: str) -> None:
-    open_page(page, f"{server}/#zoom=8&lng=1.5&lat=43.8&divider=100", "all-left")
-    july = drawn(page)
+def both_months(page: Page, url: str, shot: str) -> tuple[np.ndarray, np.ndarray]:
+    """The view all in the left month (divider at the end), then all in the right one (Home key)."""
+    open_page(page, f"{url}&divider=100", f"{shot}-all-left")
+    left = drawn(page)
     page.focus("#divider")
     page.keyboard.press("Home")
-    august = drawn(page)
-    page.screenshot(path=ARTIFACTS / "all-right.png")
+    right = drawn(page)
+    page.screenshot(path=ARTIFACTS / f"{shot}-all-right.png")
+    return left, right
+
+
+def test_left_and_right_differ_where_the_months_differ(page: Page, server: str) -> None:
+    july, august = both_months(page, f"{server}/#zoom=8&lng=1.5&lat=43.8", "vertical")
     body = slice(120, 600), slice(50, 950)
     changed = np.abs(july[:3][(slice(None), *body)].astype(int) - august[:3][(slice(None), *body)]).sum(axis=0) > 30
     assert 0.02 < changed.mean() < 0.98
@@ -118,11 +124,7 @@ def test_left_and_right_differ_where_the_months_differ(page: Page, server: str) 
 
 
 def test_horizontal_divider_shows_the_left_month_above_and_the_right_month_below(page: Page, server: str) -> None:
-    open_page(page, f"{server}/#zoom=8&lng=1.5&lat=43.8&orient=horizontal&divider=100", "horizontal-all-left")
-    july = drawn(page)
-    page.focus("#divider")
-    page.keyboard.press("Home")
-    august = drawn(page)
+    july, august = both_months(page, f"{server}/#zoom=8&lng=1.5&lat=43.8&orient=horizontal", "horizontal")
     for _ in range(5):
         page.keyboard.press("Shift+ArrowRight")
     assert divider(page) == 50
