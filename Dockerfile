@@ -16,6 +16,7 @@ WORKDIR /opt/mosaique
 COPY requirements.lock pyproject.toml Makefile README.md ./
 COPY scripts/ scripts/
 COPY processing/ processing/
+COPY sample/ sample/
 COPY mosaic/ mosaic/
 COPY app/ app/
 COPY frontend/package.json frontend/package-lock.json frontend/

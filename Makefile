@@ -35,7 +35,7 @@ test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: setup
-	$(BIN)/python -m ruff check processing mosaic app tests bench
+	$(BIN)/python -m ruff check processing sample mosaic app tests bench
 
 ## Re-pin requirements.lock from requirements.in in a throwaway virtualenv.
 lock:

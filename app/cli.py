@@ -45,7 +45,7 @@ def sample(
     out: Path,
 ) -> None:
     """Write synthetic Theia L3A products (real layout) for France tiles and months."""
-    from processing.sample import DEFAULT_MONTHS, generate_products
+    from sample import DEFAULT_MONTHS, generate_products
 
     counts = {True: 0, False: 0}
 

@@ -17,7 +17,7 @@ from affine import Affine
 from rasterio.crs import CRS
 
 from processing import errors
-from processing.sample import generate_products
+from sample import generate_products
 
 PIXEL = 2000.0  # 55 x 55 px on R1: the real layout, tiny rasters
 

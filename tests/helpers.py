@@ -16,7 +16,7 @@ import numpy as np
 from rasterio.io import MemoryFile
 
 from mosaic.build import BuildOptions, build_month
-from processing.sample import generate_products
+from sample import generate_products
 
 CLI = [sys.executable, "-m", "app.cli"]
 

@@ -18,7 +18,7 @@ from app.main import create_app
 from app.settings import Settings
 from mosaic.build import BuildOptions, build_month
 from mosaic.catalog import Catalog
-from processing.sample import generate_products
+from sample import generate_products
 from tests.helpers import free_port, running
 
 TOKEN = "s3cret-token-for-tests"

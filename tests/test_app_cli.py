@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from processing.sample import generate_products
+from sample import generate_products
 
 CLI = [sys.executable, "-m", "app.cli"]
 

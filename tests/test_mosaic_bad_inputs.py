@@ -16,7 +16,7 @@ import pytest
 
 from mosaic.build import BuildFailed, BuildOptions, build_month
 from mosaic.store import DataStore
-from processing.sample import generate_products
+from sample import generate_products
 from tests.bad_products import BAD, BUILD_BAD, PIXEL
 from tests.helpers import run_cli, snapshot
 

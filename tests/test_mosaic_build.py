@@ -17,7 +17,7 @@ from mosaic.select import RANK
 from mosaic.store import DataStore
 from processing.layout import NODATA, Flag
 from processing.product import L3AProduct
-from processing.sample import generate_products
+from sample import generate_products
 
 PIXEL = 1000.0
 MONTH = "2018-07"

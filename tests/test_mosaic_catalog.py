@@ -8,7 +8,7 @@ import pytest
 
 from mosaic.build import BuildOptions, build_month
 from mosaic.catalog import Catalog, LayerNotFound, MonthNotFound
-from processing.sample import generate_products
+from sample import generate_products
 
 OPTS = BuildOptions(scheduler="sync", progress=False)
 

@@ -27,7 +27,7 @@ from distributed import Client, LocalCluster, Scheduler
 
 from mosaic.build import BuildOptions, build_month
 from mosaic.store import DataStore
-from processing.sample import generate_products
+from sample import generate_products
 from tests.helpers import CLI, snapshot
 
 PIXEL = 1000.0

@@ -18,7 +18,7 @@ import rasterio
 from mosaic.build import BuildOptions, build_month
 from mosaic.store import DataStore
 from processing.product import L3AProduct
-from processing.sample import generate_products
+from sample import generate_products
 from tests.helpers import CLI, run_cli, snapshot
 
 PIXEL = 1000.0

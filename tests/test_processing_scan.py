@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from processing import errors
-from processing.sample import generate_products
 from processing.scan import scan_products
+from sample import generate_products
 
 PIXEL = 2000.0
 

@@ -1,4 +1,4 @@
-"""Tests of processing.sample (synthetic L3A products) and the ``mosaique sample`` command."""
+"""Tests of sample (synthetic L3A products) and the ``mosaique sample`` command."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from osgeo import gdal
 from rasterio.crs import CRS
 from rasterio.warp import transform
 
-import processing.sample.writer as writer
+import sample.writer as writer
 from app.cli import main
 from processing.layout import (
     BANDS,
@@ -35,9 +35,9 @@ from processing.layout import (
     quicklook_file,
 )
 from processing.naming import ProductName
-from processing.sample import generate_products, product_name, write_product
-from processing.sample.grid import lonlat, wedge_for
 from processing.tiles import france_tiles
+from sample import generate_products, product_name, write_product
+from sample.grid import lonlat, wedge_for
 
 gdal.UseExceptions()
 

@@ -23,7 +23,7 @@ from processing.layout import (
     quicklook_file,
 )
 from processing.naming import ProductName
-from processing.sample.grid import Grid
+from sample.grid import Grid
 
 _MASK_ENCODING = {"FLG": "byte", "DTS": "int16", "WGT": "int16"}
 

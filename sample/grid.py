@@ -13,8 +13,8 @@ from rasterio.crs import CRS
 from rasterio.warp import transform
 
 from processing.layout import Group
-from processing.sample.noise import key
 from processing.tiles import TILE_SIZE_M, S2Tile
+from sample.noise import key
 
 LATTICE_M = 1000.0
 """Spacing of the UTM lattice on which lon/lat are computed exactly, then interpolated."""

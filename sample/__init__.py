@@ -15,7 +15,7 @@ What a reader can rely on, beyond ``processing.layout``:
   ``.<NAME>*.tmp-<pid>`` staging, then rename), so a listed product is always complete.
 """
 
-from processing.sample.writer import (
+from sample.writer import (
     DEFAULT_MONTHS,
     generate_products,
     product_name,

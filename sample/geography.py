@@ -13,8 +13,8 @@ import numpy as np
 from rasterio.crs import CRS
 from rasterio.warp import transform_geom
 
-from processing.sample.noise import fbm, key
 from processing.tiles import france_outline
+from sample.noise import fbm, key
 
 KM_PER_DEG_LON = 77.0
 KM_PER_DEG_LAT = 111.0

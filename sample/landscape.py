@@ -13,14 +13,14 @@ from functools import lru_cache
 import numpy as np
 
 from processing.layout import NODATA, QUANTIFICATION, Flag
-from processing.sample.geography import (
+from sample.geography import (
     CITIES,
     KM_PER_DEG_LAT,
     KM_PER_DEG_LON,
     base_elevation,
     to_km,
 )
-from processing.sample.noise import (
+from sample.noise import (
     cell_hash,
     cell_hashes,
     fbm,
@@ -31,7 +31,7 @@ from processing.sample.noise import (
     smoothstep,
     value_noise,
 )
-from processing.sample.spectra import EM, ENDMEMBERS, calendar, spectra
+from sample.spectra import EM, ENDMEMBERS, calendar, spectra
 
 LAND, INLAND_WATER = 1, 2  # surface codes; 0 is sea
 MAX_DN = 15000

@@ -39,12 +39,12 @@ from processing.layout import (
     quicklook_file,
 )
 from processing.naming import ProductName, parse_month
-from processing.sample.geography import surface_shapes
-from processing.sample.grid import Grid, Wedge, lonlat, tile_grids, wedge_for
-from processing.sample.landscape import nodata_scene, render
-from processing.sample.mtd import build_mtd, write_mtd
-from processing.sample.noise import key
 from processing.tiles import TILE_SIZE_M, S2Tile, france_tiles
+from sample.geography import surface_shapes
+from sample.grid import Grid, Wedge, lonlat, tile_grids, wedge_for
+from sample.landscape import nodata_scene, render
+from sample.mtd import build_mtd, write_mtd
+from sample.noise import key
 
 log = logging.getLogger(__name__)
 
