@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING
 
 import dask
 import morecantile
-import rasterio
 from dask.delayed import Delayed, delayed
 from osgeo import gdal
 
@@ -31,6 +30,7 @@ from mosaic import manifest as mf
 from mosaic.cog import write_cog
 from mosaic.compose import RegionResult, compose_region
 from mosaic.faults import BuildFailed, failing_cleanly, task
+from mosaic.gdalconfig import configure_gdal
 from mosaic.grid import OutputGrid
 from mosaic.layers import LAYERS
 from mosaic.overview import paste_regions, warp_overview
@@ -114,16 +114,15 @@ class _ProductJob:
 
 
 GDAL_CACHE_MB = 256
-"""Block cache of each GDAL (osgeo's and rasterio's own) in a task; their default, 5 % of the
-RAM each, let a 10 m build grow to 2 GB per worker."""
+"""GDAL's block cache in a build process; its default, 5 % of the RAM, let a 10 m build grow to
+2 GB per worker."""
 
 
 @contextmanager
 def _task_env() -> Iterator[None]:
-    """Bound the block caches of both GDALs for one task."""
-    gdal.SetCacheMax(GDAL_CACHE_MB * 1024 * 1024)
-    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB):
-        yield
+    """Bound GDAL's block cache in the process running the task (a Dask worker may be another one)."""
+    configure_gdal(GDAL_CACHE_MB)
+    yield
 
 
 def _spare_threads() -> int:
@@ -480,19 +479,13 @@ def _finalize_layers(
     (tmp / "overview").mkdir()
     for name, layer in LAYERS.items():
         files = sorted(r["files"][name] for r in region_results if r["files"])
-        rel = [os.path.relpath(f, tmp) for f in files]
         vrt_path = tmp / f"{name}.vrt"
         overview_src = overviews[name] = tmp / "work" / f"{name}-overview.tif"
         previous_raster, previous_vrt = previous_overviews.get(name, (None, None))
         if previous_vrt:
             shutil.copyfile(previous_vrt, vrt_path)
-        else:
-            cwd = os.getcwd()
-            os.chdir(tmp)  # relative source paths keep the build folder relocatable
-            try:
-                gdal.BuildVRT(vrt_path.name, rel).FlushCache()
-            finally:
-                os.chdir(cwd)
+        else:  # GDAL writes the sources relative to the VRT: the build folder stays relocatable
+            gdal.BuildVRT(str(vrt_path), [os.path.abspath(f) for f in files]).FlushCache()
         if not previous_raster or not paste_regions(previous_raster, overview_src, [f[name] for f in rebuilt], grid):
             warp_overview(vrt_path, overview_src, grid, layer)
         write_cog(overview_src, tmp / "overview" / f"{name}.tif", layer)
