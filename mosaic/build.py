@@ -50,9 +50,8 @@ log = logging.getLogger("mosaique.build")
 gdal.UseExceptions()
 
 EXIT_OK = 0
-EXIT_FAILED = 1
 EXIT_SKIPPED = 3
-"""Exit codes: success, failure (nothing published), success with bad products skipped."""
+"""Exit codes: success, success with bad products skipped (a failure exits 1: app/cli.py)."""
 
 
 @dataclass

@@ -22,39 +22,15 @@ if ((${#missing[@]})); then
 fi
 
 stamp="$VENV/.mosaique-setup"
-want=$(cat requirements.lock requirements-dev.lock pyproject.toml scripts/setup.sh frontend/package-lock.json | sha256sum | cut -d' ' -f1)
+want=$(cat requirements.lock requirements-dev.lock pyproject.toml scripts/setup.sh scripts/python-env.sh \
+  frontend/package-lock.json | sha256sum | cut -d' ' -f1)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -d frontend/node_modules/maplibre-gl ] \
    && "$VENV/bin/python" -c "import osgeo.gdal_array, rasterio, app" 2>/dev/null; then
   exit 0
 fi
 
 echo "setup: creating the virtualenv in $VENV"
-[ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
-PIP=("$VENV/bin/python" -m pip install --disable-pip-version-check -q)
-"${PIP[@]}" --upgrade pip setuptools wheel
-# numpy first, at the locked version: the GDAL bindings compile against it.
-"${PIP[@]}" "$(grep -i '^numpy==' requirements.lock)"
-gdal_version=$(gdal-config --version)
-if ! "$VENV/bin/python" -c "import osgeo, osgeo.gdal_array; assert osgeo.__version__ == '$gdal_version'" 2>/dev/null; then
-  # Without --no-build-isolation the build does not see numpy and gdal_array is silently left out.
-  "${PIP[@]}" --no-build-isolation "gdal==$gdal_version"
-fi
-# rasterio built from source against the system GDAL (its wheel bundles a GDAL of its own): one
-# libgdal per process, so osgeo and rasterio share one block cache and one configuration. pip keeps
-# the built wheel in its cache, so a new virtualenv does not compile it again.
-rasterio_pin=$(grep -i '^rasterio==' requirements.lock)
-if ! "$VENV/bin/python" -c "import rasterio; assert rasterio.__gdal_version__ == '$gdal_version' \
-     and rasterio.__version__ == '${rasterio_pin#*==}'" 2>/dev/null; then
-  echo "setup: building $rasterio_pin against GDAL $gdal_version"
-  # -g0: no debug symbols (a third of the size, half the compile time); a compile job per core.
-  build_cfg=$(mktemp) && printf '[build_ext]\nparallel = %s\n' "$(nproc)" > "$build_cfg"
-  CFLAGS=-g0 DIST_EXTRA_CONFIG="$build_cfg" \
-    "${PIP[@]}" --force-reinstall --no-deps --no-binary rasterio "$rasterio_pin"
-  rm -f "$build_cfg"
-fi
-"${PIP[@]}" -r requirements.lock -r requirements-dev.lock  # runtime, then the development tools
-"${PIP[@]}" --no-deps --no-build-isolation -e .
+VENV=$VENV PYTHON=$PYTHON scripts/python-env.sh requirements.lock requirements-dev.lock  # runtime, dev tools
 # The page's map library, from the npm registry (served by the app: the page loads nothing from elsewhere).
 (cd frontend && npm ci --no-audit --no-fund --loglevel=error)
-"$VENV/bin/python" -c "import osgeo.gdal_array, rasterio; print('setup: GDAL', osgeo.__version__, '/ rasterio', rasterio.__version__, 'on GDAL', rasterio.__gdal_version__)"
 echo "$want" > "$stamp"
