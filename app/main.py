@@ -55,7 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application for one data directory."""
     settings = settings or Settings()
     catalog = Catalog(settings.data_dir, ttl=settings.catalog_ttl)
-    configure_reads(settings.gdal_cachemax, settings.http_timeout, settings.http_retries)  # process-wide
+    configure_reads(settings.gdal_cachemax, settings.http_timeout, settings.http_retries)  # all GDAL settings
     app = FastAPI(
         title="Mosaïque",
         description="Monthly Sentinel-2 mosaics of France (Theia L3A), as web map tiles.",
@@ -83,7 +83,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         render_func=render_tile,
         img_part_dependency=BoundedPartParams,
         process_dependency=bounded_algorithm,
-        environment_dependency=lambda: {"GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR"},  # cache: configure_reads
     )
     app.include_router(prerendered_router(catalog))  # before the tiler: its paths are more specific
     app.include_router(tiler.router, prefix="/months/{month}/{layer}", tags=["Tiles"])

@@ -201,7 +201,7 @@ start / after the runs / after the soak: {" / ".join(loads)} on 2 cores.
   static files {eight['static']:.0f} (target >= 400). The clients run on the same 2 cores as the server.
 - Memory: after the runs above the server held {rss_start / 1e6:.0f} MB; a first pass of {len(soak)} requests over
   every Mosaïque route (8 clients) took it to {rss_before / 1e6:.0f} MB (GDAL's block caches, at most
-  `MOSAIQUE_GDAL_CACHEMAX` = 256 MB in each of the process's two GDAL libraries, and up to 16 kept-open
+  `MOSAIQUE_GDAL_CACHEMAX` = 256 MB in the process's one GDAL library, and up to 16 kept-open
   readers of about 9 MB each, filling); the same {len(soak)} requests again
   ({soak_wall:.0f} s, {soak_errors} errors) to {rss_after / 1e6:.0f} MB:
   **{100 * (rss_after - rss_before) / rss_before:+.1f} %** (target < 10 %).
