@@ -83,7 +83,9 @@ def compose_region(
     tmp = work_dir / f"{rid}.{uuid.uuid4().hex}"
     tmp.mkdir(parents=True)
     try:
-        with rasterio.Env(GDAL_NUM_THREADS=str(threads)), _LayerWriters(tmp, size, transform) as outs:
+        # Masks internal: write_mask creates the mask band, and GDAL < 3.9 would put it in a .msk sidecar.
+        with rasterio.Env(GDAL_NUM_THREADS=str(threads), GDAL_TIFF_INTERNAL_MASK=True), \
+                _LayerWriters(tmp, size, transform) as outs:
             sources = [rasterio.open(p.path) for p in parts]
             try:
                 any_valid = False
@@ -130,11 +132,10 @@ class _LayerWriters:
         self.datasets: dict[str, rasterio.io.DatasetWriter] = {}
 
     def __enter__(self) -> dict[str, rasterio.io.DatasetWriter]:
-        with rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True):
-            for name in LAYERS:
-                self.datasets[name] = rasterio.open(
-                    self.folder / f"{name}.tif", "w", **_profile(name, self.size, self.transform)
-                )
+        for name in LAYERS:
+            self.datasets[name] = rasterio.open(
+                self.folder / f"{name}.tif", "w", **_profile(name, self.size, self.transform)
+            )
         return self.datasets
 
     def __exit__(self, *exc: object) -> None:

@@ -16,16 +16,17 @@ PIXEL_SIZE=${PIXEL_SIZE:-2000}
 TOKEN=check-$RANDOM$RANDOM
 VOLUME=mosaique-check-data
 NAME=mosaique-check
-INPUTS=$(mktemp -d)
+INPUTS=""
 URL=http://127.0.0.1:$PORT
 
 cleanup() {
   docker rm -f "$NAME" >/dev/null 2>&1 || true
   docker volume rm -f "$VOLUME" >/dev/null 2>&1 || true
-  rm -rf "$INPUTS"
+  [ -z "$INPUTS" ] || rm -rf "$INPUTS"
 }
 trap cleanup EXIT
 cleanup
+INPUTS=$(mktemp -d)
 fail() { echo "docker-check: FAILED: $*" >&2; docker logs --tail 30 "$NAME" 2>&1 | sed 's/^/  log: /' >&2 || true; exit 1; }
 now() { date +%s.%N; }
 since() { python3 -c "print(f'{$(now) - $1:.1f}')"; }
