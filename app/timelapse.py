@@ -90,6 +90,8 @@ def parse_months(raw: str | None, catalog: Catalog) -> list[Month]:
         names = raw.split(",")
         if not all(re.fullmatch(MONTH_PATTERN, n) for n in names):
             raise HTTPException(400, "months must be YYYY-MM months separated by commas, or a range FIRST..LAST")
+        if len(names) > MAX_FRAMES:
+            raise HTTPException(400, f"months lists {len(names)} frames: at most {MAX_FRAMES}")
         chosen = [catalog.get(n) for n in names]  # unpublished: 404
     if not chosen:
         raise MonthNotFound(f"no published month in months={raw}")

@@ -73,7 +73,7 @@ class View:
 
     def lonlat(self, cols: np.ndarray | float, rows: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
         """Longitude and latitude of (fractional) pixel coordinates."""
-        x, y = self.transform * (cols, rows)
+        x, y = self.transform @ (cols, rows)
         return _TO_LONLAT.transform(x, y)
 
     def lonlat_bounds(self, rows: slice | None = None, cols: slice | None = None) -> list[float]:

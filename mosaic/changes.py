@@ -146,7 +146,7 @@ def _ndvi(month: Month, view: View) -> np.ndarray:
 
 def _polygon(mask: np.ndarray, view: View, rows: slice, cols: slice) -> dict:
     """The component's outline in lon/lat, simplified to about one analysis pixel."""
-    transform = view.transform * view.transform.translation(cols.start, rows.start)
+    transform = view.transform @ view.transform.translation(cols.start, rows.start)
     rings = [geom for geom, _ in shapes(mask.astype(np.uint8), mask=mask, transform=transform, connectivity=4)]
     geometry = ogr.CreateGeometryFromJson(json.dumps(rings[0] if len(rings) == 1 else
                                                      {"type": "MultiPolygon",

@@ -72,8 +72,8 @@ def lonlat_bounds(root: Path, block: Block, inset: float = 0.0) -> tuple[float, 
     product = next((root / "in").glob(f"*{TILE}*"))
     with rasterio.open(product / band_file(product.name, "B4")) as src:
         (r0, r1), (c0, c1) = block.rows, block.cols
-        left, top = src.transform * (c0 + inset, r0 + inset)
-        right, bottom = src.transform * (c1 - inset, r1 - inset)
+        left, top = src.transform @ (c0 + inset, r0 + inset)
+        right, bottom = src.transform @ (c1 - inset, r1 - inset)
         return transform_bounds(src.crs, "EPSG:4326", left, bottom, right, top)
 
 
