@@ -59,15 +59,17 @@ class FileCache:
         return path
 
     def trim(self, keep: Path | None = None) -> None:
-        """Remove the least recently used files until the cache fits its bound (``keep`` last of all)."""
+        """Remove files until the cache fits its bound: any larger than the bound, then the least recently
+        used (``keep``, the one just written, last)."""
         with self._lock:
             files = []
             for entry in os.scandir(self.root):
                 if entry.is_file() and not entry.name.startswith(".tmp-"):
                     st = entry.stat()
-                    files.append((Path(entry.path) == keep, st.st_mtime_ns, st.st_size, entry.path))
-            total = sum(f[2] for f in files)
-            for _, _, size, path in sorted(files):
+                    order = (st.st_size <= self.max_bytes, Path(entry.path) == keep, st.st_mtime_ns)
+                    files.append((order, st.st_size, entry.path))  # too big for the bound first, then oldest
+            total = sum(f[1] for f in files)
+            for _, size, path in sorted(files):
                 if total <= self.max_bytes:
                     break
                 Path(path).unlink(missing_ok=True)

@@ -72,8 +72,8 @@ class Tasks:
             task = Task(key, total)
             task.future = self._pool.submit(work, task)
             self._tasks[key] = task
-            for old in [k for k, t in self._tasks.items() if t.state != "running"][:-16]:
-                del self._tasks[old]  # finished ones are in the file cache; keep a few for their status
+            for old in [k for k, t in self._tasks.items() if t.state != "running"][:-4]:
+                del self._tasks[old]  # finished ones are in the file cache; a few kept for their status
             return task
 
     @staticmethod
