@@ -110,7 +110,8 @@ def read_layer(month: Month, layer: str, view: View, indexes: Sequence[int] = (1
 
 def valid_mask(flags: np.ndarray) -> np.ndarray:
     """Where a flags array says the pixel holds a trusted observation (land or water)."""
-    return np.isin(flags, VALID_FLAGS)
+    land, water = VALID_FLAGS
+    return (flags == land) | (flags == water)  # np.isin sorts: 3x slower on France
 
 
 def _tile_bounds(region: str) -> tuple[float, float, float, float]:
