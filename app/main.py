@@ -102,7 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api_router(catalog))
     cache = FileCache(settings.cache_dir, settings.cache_max_mb * 2**20)
     app.include_router(changes_router(catalog, cache, settings.retry_after, settings.cache_max_age,
-                                      wait=min(4.0, settings.request_timeout / 2)))
+                                      wait=min(settings.compute_wait, settings.request_timeout / 2)))
     app.include_router(validity_router(catalog, settings.cache_max_age))
     app.include_router(timelapse_router(catalog, cache, settings))
     mount_page(app, settings.frontend_dir)

@@ -35,7 +35,6 @@ MAX_FRAMES = 48
 FPS_RANGE = (0.25, 10.0)
 VERSION = 1
 """Bumped when frames are drawn differently, so older cached exports are not served."""
-WAIT_S = 4.0
 PresetName = Literal[tuple(p for p in PRESETS)]  # type: ignore[valid-type]
 JOB_ID = r"^[0-9a-f]{32}$"
 
@@ -104,7 +103,7 @@ def timelapse_router(catalog: Catalog, cache: FileCache, settings: Settings) -> 
     """``/api/timelapse`` and its job routes."""
     router = APIRouter(tags=["Timelapse"])
     tasks = Tasks(1, "timelapse")
-    wait = min(WAIT_S, settings.request_timeout / 2)
+    wait = min(settings.compute_wait, settings.request_timeout / 2)
 
     @router.get("/api/timelapse", summary="Animated view over several months",
                 responses={200: {"content": {t: {} for t in MEDIA_TYPES.values()}},

@@ -28,7 +28,7 @@ RETRY_AFTER = 7
 def planted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, TestClient]:
     root = tmp_path_factory.mktemp("timelapse")
     data = planted_months(root)
-    settings = Settings(data_dir=data, cache_dir=root / "cache", request_timeout=1.0, retry_after=RETRY_AFTER)
+    settings = Settings(data_dir=data, cache_dir=root / "cache", compute_wait=0.05, retry_after=RETRY_AFTER)
     return root, TestClient(create_app(settings))
 
 
@@ -140,7 +140,7 @@ def test_one_export_at_a_time_with_progress_and_a_cached_result(planted: tuple[P
     (lon, lat), _ = centre_and_offset(root)
     big = f"center={lon},{lat}&zoom=10&width=1280&height=1280&format=webp&fps=2"
     first = client.get(f"/api/timelapse?{big}")
-    assert first.status_code == 202, "a 1280 px export takes longer than the request's wait (0.5 s)"
+    assert first.status_code == 202, "a 1280 px export takes longer than the request's wait (0.05 s)"
     job = first.json()
     assert job["state"] == "running" and job["total"] == 3 and first.headers["location"] == job["status"]
     other = client.get(f"/api/timelapse?center={lon},{lat}&zoom=8&width=128&height=128")
