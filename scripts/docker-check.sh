@@ -78,7 +78,8 @@ lon, lat, z = month["center"]
 n = 2 ** z
 x = int((lon + 180) / 360 * n)
 y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
-print(f"{month[\"month\"]}/truecolor/tiles/WebMercatorQuad/{z}/{x}/{y}.png")') || fail "/api/months"
+m = month["month"]
+print(f"{m}/truecolor/tiles/WebMercatorQuad/{z}/{x}/{y}.png")') || fail "/api/months"
 curl -fsS -o /tmp/docker-check-tile.png -w '%{http_code} %{content_type} %{size_download}\n' "$URL/months/$tile" \
   > /tmp/docker-check-tile.txt || fail "tile $tile"
 head -c 8 /tmp/docker-check-tile.png | od -An -tx1 | grep -q "89 50 4e 47" || fail "tile $tile is not a PNG"
