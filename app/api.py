@@ -72,12 +72,18 @@ def _point(month: Month, lon: float, lat: float) -> dict:
     }
 
 
+def _resolution(recorded: dict) -> dict:
+    """The month's resolution: zoom, ground size at 46.5 N, every source pixel kept or not, label."""
+    return {key: recorded[key] for key in ("zoom", "ground_m", "full", "label")}
+
+
 def _describe(month: Month, request: Request) -> dict:
     """Public description of a month (no file paths)."""
     w, s, e, n = month.bounds
     base = str(request.base_url).rstrip("/")
     pin = f"build={month.build_id}"
     summary = month.summary
+    resolution = summary.get("resolution")  # builds published before it was recorded have none
     return {
         "month": month.month,
         "build_id": month.build_id,
@@ -86,6 +92,7 @@ def _describe(month: Month, request: Request) -> dict:
         "center": [(w + e) / 2, (s + n) / 2, max(0, month.region_zoom - 2)],
         "minzoom": 0,
         "maxzoom": month.zoom,
+        **({"resolution": _resolution(resolution)} if resolution else {}),
         "coverage": summary.get("coverage"),
         "products": summary.get("products"),
         "missing_tiles": summary.get("missing_tiles"),
