@@ -124,7 +124,8 @@ def test_a_lighter_product_fails_the_check_and_says_so(server: str, data: Path) 
         months = {m["month"]: m["resolution"] for m in client.get("/api/months").json()}
     zoom = choose_zoom(PIXEL)
     ground = TMS.matrix(zoom).cellSize * np.cos(np.radians(46.5))
-    assert months[FULL] == {"zoom": zoom, "ground_m": pytest.approx(ground, abs=1e-3), "full": True, "label": f"640 m, every source pixel (zoom {zoom})"}
+    assert months[FULL] == {"zoom": zoom, "ground_m": pytest.approx(ground, abs=1e-3), "full": True,
+                            "label": f"640 m, every source pixel (zoom {zoom})"}
     assert months[LIGHTER]["zoom"] == zoom - 1 and months[LIGHTER]["full"] is False
     assert months[LIGHTER]["label"].startswith(f"lighter: zoom {zoom - 1}, about ")
     listing = run_cli("months", "--data-dir", str(data / "data")).stdout
