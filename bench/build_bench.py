@@ -71,12 +71,13 @@ def _band_vrts(products: list[Path], work: Path) -> list[tuple[str, list[str]]]:
     return steps
 
 
-def cesbio_2018(products: list[Path], work: Path) -> list[tuple[str, float, int, float]]:
+def cesbio_2018(products: list[Path], work: Path, pixel: float = 10) -> list[tuple[str, float, int, float]]:
     """The 2018 commands: VRT per band, stack, scale to 8 bits, warp to Lambert-93, overviews."""
     steps = _band_vrts(products, work)
     steps += [
         ("gdal_translate -ot Byte -scale", ["gdal_translate", "-q", "-ot", "Byte", "-scale", "-50", "2000", "0",
-                                            "255", "-tr", "10", "10", str(work / "rgb.vrt"), str(work / "rgb.tif")]),
+                                            "255", "-tr", f"{pixel:g}", f"{pixel:g}", str(work / "rgb.vrt"),
+                                            str(work / "rgb.tif")]),
         ("gdalwarp -t_srs EPSG:2154", ["gdalwarp", "-q", "-t_srs", "EPSG:2154", str(work / "rgb.tif"),
                                        str(work / "rgb_l93.tif")]),
         ("gdaladdo -r average", ["gdaladdo", "-q", "-r", "average", str(work / "rgb_l93.tif")]),
@@ -124,10 +125,10 @@ def stage_seconds(manifest: dict) -> dict[str, float]:
     return stages
 
 
-def sample(out: Path, tiles: str | None, pixel: int, *extra: str) -> list[Path]:
+def sample(out: Path, tiles: str | None, pixel: float, *extra: str) -> list[Path]:
     """Sample products of MONTH (all France tiles by default; kept if already there), in name order."""
     which = ["--tiles", tiles] if tiles else []
-    subprocess.run([str(BIN / "mosaique"), "sample", *which, "--months", MONTH, "--pixel-size", str(pixel),
+    subprocess.run([str(BIN / "mosaique"), "sample", *which, "--months", MONTH, "--pixel-size", f"{pixel:g}",
                     "--out", str(out), *extra], check=True, stdout=subprocess.DEVNULL)
     return sorted(p for p in out.iterdir() if not p.name.startswith("."))
 
@@ -194,17 +195,19 @@ def main() -> None:
     parser.add_argument("--tiles", default="T31TCJ,T31TDJ")
     parser.add_argument("--lighter-zoom", type=int, default=13, help="the lighter product compared [default: 13]")
     parser.add_argument("--pixels", type=int, default=300, help="source pixels checked per product [default: 300]")
+    parser.add_argument("--pixel-size", type=float, default=10, help="of the products [default: 10; more: a smoke run]")
+    parser.add_argument("--no-write", action="store_true", help="print only, leave docs/benchmarks.md as it is")
     parser.add_argument("--france-pixels", default="",
                         help="pixel sizes (m) of France-scale incremental builds, e.g. 200,100 [default: none]")
     args = parser.parse_args()
     tiles = args.tiles.split(",")
     load = [os.getloadavg()[0]]
-    products = sample(args.inputs or args.workdir / "inputs", args.tiles, 10)
-    (changed,) = sample(args.workdir / "changed", tiles[-1], 10, "--seed", "1")
+    products = sample(args.inputs or args.workdir / "inputs", args.tiles, args.pixel_size)
+    (changed,) = sample(args.workdir / "changed", tiles[-1], args.pixel_size, "--seed", "1")
 
     for p in products:
         warm(p)
-    cesbio = cesbio_2018(products, args.workdir / "cesbio")
+    cesbio = cesbio_2018(products, args.workdir / "cesbio", args.pixel_size)
     shutil.rmtree(args.workdir / "cesbio", ignore_errors=True)
     for p in products:
         warm(p)
@@ -243,7 +246,8 @@ def main() -> None:
                   {"full": full_manifest, "lighter": light_manifest}, {"full": full_bytes, "lighter": light_bytes},
                   fidelity, model, france)
     print(body)
-    write_section("Build (10 m)", body)
+    if not args.no_write:
+        write_section("Build (10 m)", body)
 
 
 def _rows(name: str, steps: list[tuple[str, float, int, float]], n: int) -> tuple[list[list[str]], float, float]:

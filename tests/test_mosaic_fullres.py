@@ -24,7 +24,7 @@ from rasterio.warp import transform
 
 from mosaic.build import BuildOptions, build_month
 from mosaic.catalog import Catalog
-from mosaic.grid import choose_zoom
+from mosaic.grid import choose_zoom, resolution
 from processing.layout import NODATA
 from processing.scan import scan_products
 from sample import generate_products
@@ -140,3 +140,13 @@ def test_the_manifest_names_the_resolution(data: Path) -> None:
         assert resolution["full"] is full and resolution["source_pixel_m"] == PIXEL
         assert resolution["label"] in manifest["layers"]["reflectance"]["description"]
         assert "10 m" not in manifest["layers"]["reflectance"]["description"]
+
+
+def test_the_rule_at_10_m_and_its_lighter_label() -> None:
+    assert [choose_zoom(px) for px in (10, 20, 200)] == [14, 13, 10]
+    assert resolution(14, 10)["full"] and resolution(14, 10)["label"] == "10 m, every source pixel (zoom 14)"
+    lighter = resolution(13, 10)
+    assert not lighter["full"] and lighter["ground_m"] == pytest.approx(13.15, abs=0.01)
+    assert lighter["label"] == "lighter: zoom 13, about 13 m, drops ~42 % of 10 m source pixels"
+    with pytest.raises(ValueError, match="pixel size"):
+        choose_zoom(0)
