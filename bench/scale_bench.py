@@ -57,7 +57,9 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=Path("bench/out/scale"))
     parser.add_argument("--counts", default="1,2,4,8")
     args = parser.parse_args()
-    found = {p.tile: p.path for p in scan_products([args.inputs], month=MONTH).products}
+    scanned = scan_products([args.inputs], month=MONTH).products
+    found = {p.tile: p.path for p in scanned}
+    pixel = min(p.grids["R1"].res for p in scanned)
     order = [found[t] for t in ORDER if t in found]
     load = [os.getloadavg()[0]]
     rows: list[list[str]] = []
@@ -86,9 +88,10 @@ def main() -> None:
     walls = [v["wall"] for v in per.values()]
     cpus = [v["cpu"] for v in per.values()]
     year = 12 * FRANCE_TILES * (per[n]["published"] + per[n]["intermediate"])
-    body = f"""Command: `.venv/bin/python bench/scale_bench.py --inputs DIR --changed PRODUCT` (full-size 10 m
-sample products of {MONTH}, a contiguous block across the UTM 30/31 boundary, built in this order; default grid:
-every source pixel kept; each count a fresh build of a fresh data directory, `--force`, LocalCluster of 2 threads).
+    body = f"""Command: `.venv/bin/python bench/scale_bench.py --inputs DIR --changed PRODUCT` ({pixel:g} m
+sample products of {MONTH}, a contiguous block across the UTM 30/31 boundary, built in this order; default grid,
+every source pixel kept: zoom {manifest["grid"]["zoom"]}; each count a fresh build of a fresh data directory, `--force`,
+LocalCluster of 2 threads).
 Load average (1 min) {load[0]:.1f} at the start, {load[1]:.1f} at the end, on 2 cores shared with other
 engineers' work.
 
