@@ -56,6 +56,7 @@ def main() -> None:
     parser.add_argument("--changed", type=Path, required=True, help="a new version of one of them (same name)")
     parser.add_argument("--workdir", type=Path, default=Path("bench/out/scale"))
     parser.add_argument("--counts", default="1,2,4,8")
+    parser.add_argument("--no-write", action="store_true", help="print only, leave docs/benchmarks.md as it is")
     args = parser.parse_args()
     scanned = scan_products([args.inputs], month=MONTH).products
     found = {p.tile: p.path for p in scanned}
@@ -115,7 +116,8 @@ engineers' work.
   these do.
 """
     print(body)
-    write_section("Build at scale (10 m)", body)
+    if not args.no_write:
+        write_section("Build at scale (10 m)", body)
 
 
 if __name__ == "__main__":
