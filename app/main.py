@@ -13,6 +13,7 @@ import morecantile
 from fastapi import Depends, FastAPI, Path, Query, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from rio_tiler.errors import PointOutsideBounds, RioTilerError, TileOutsideBounds
 from titiler.core.errors import DEFAULT_STATUS_CODES, add_exception_handlers
 from titiler.core.factory import TilerFactory
@@ -22,6 +23,7 @@ from app.admin import admin_router
 from app.api import api_router
 from app.caching import CacheHeadersMiddleware
 from app.differences import differences_router
+from app.fastpath import StoredTilesFastPath
 from app.faults import install_fault_handling
 from app.headers import SecurityHeadersMiddleware
 from app.jobs import JobConflict, JobNotFound, JobStore
@@ -32,6 +34,7 @@ from app.prerendered import prerendered_router
 from app.readers import MonthLayer, MonthLayerReader
 from app.rendering import render_tile
 from app.settings import Settings
+from app.tilejson import tilejson_router
 from app.wmts import wmts_router
 from mosaic.catalog import Catalog, LayerNotFound, MonthNotFound, configure_reads
 from mosaic.layers import LAYERS
@@ -85,7 +88,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         process_dependency=bounded_algorithm,
         environment_dependency=lambda: {"GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR"},  # cache: configure_reads
     )
-    app.include_router(prerendered_router(catalog))  # before the tiler: its paths are more specific
+    stored = prerendered_router(catalog)
+    app.include_router(stored)  # before the tiler: its paths are more specific
+    app.include_router(tilejson_router(catalog))  # the true colour's TileJSON, in place of the tiler's
     app.include_router(tiler.router, prefix="/months/{month}/{layer}", tags=["Tiles"])
     app.include_router(wmts_router(catalog))
     app.include_router(differences_router(catalog))
@@ -102,6 +107,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if code >= 500:
             app.add_exception_handler(cls, _internal_error)
     app.add_exception_handler(RioTilerError, client_error)  # reads refused for the request's sake
+    routes = {route.path: route for route in stored.routes if isinstance(route, APIRoute)}
+    app.add_middleware(StoredTilesFastPath, catalog=catalog, routes=routes)  # innermost: stored tiles, sooner
     install_fault_handling(app, settings, catalog)  # unreadable data: 503 + Retry-After; request timeouts
     app.add_middleware(CacheHeadersMiddleware, latest_max_age=settings.cache_max_age)
     if settings.cors_origins:

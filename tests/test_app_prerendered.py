@@ -54,7 +54,7 @@ def test_full_tiles_are_the_stored_jpeg_partial_ones_png_with_transparent_no_dat
         np.testing.assert_array_equal(rgba(r.content)[3] > 0, masks[z, x, y] > 0)
     z, x, y = full[0]
     over = client.get(f"/months/{MONTH}/truecolor/{z + 1}/{2 * x}/{2 * y}{pin}")
-    assert over.status_code == 200 and over.headers["content-type"] == "image/png"  # not stored: rendered
+    assert over.status_code == 200 and over.headers["content-type"] == "image/jpeg"  # not stored: rendered, all valid
     metrics = client.get("/metrics").text.splitlines()
     served = [line for line in metrics if line.startswith("mosaique_tiles_served_total")]
     assert float(served[0].split()[-1]) >= 2 * len(full) + len(partial) + 1  # stored tiles count as served
