@@ -21,6 +21,7 @@ from titiler.core.factory import TilerFactory
 from app.access import AccessLogMiddleware
 from app.admin import admin_router
 from app.api import api_router
+from app.bands import band_params
 from app.caching import CacheHeadersMiddleware
 from app.differences import differences_router
 from app.fastpath import StoredTilesFastPath
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         add_viewer=False,
         render_func=render_tile,
         img_part_dependency=BoundedPartParams,
+        layer_dependency=band_params,  # expressions may name the bands (B4, B8...)
         process_dependency=bounded_algorithm,
         environment_dependency=lambda: {"GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR"},  # cache: configure_reads
     )

@@ -216,6 +216,21 @@ def test_tilejson_info_statistics_and_points_never_answer_5xx(
         assert r.json()["tiles"][0].startswith("http")
 
 
+@pytest.mark.parametrize("layer", list(LAYERS))
+def test_every_expression_and_colormap_on_every_layer(server: tuple[str, dict[str, Month]], client: httpx.Client,
+                                                      layer: str) -> None:
+    """The whole cross product, not a sample of it: a handful of requests each."""
+    month = server[1][MONTHS[0]]
+    z, x, y = month.zoom, *morecantile.tms.get("WebMercatorQuad").tile(*_centre(month), month.zoom)[:2]
+    url = f"/months/{month.month}/{layer}/tiles/WebMercatorQuad/{z}/{x}/{y}.png"
+    for expression in EXPRESSIONS:
+        check(client.get(url, params=query(expression=expression, rescale="0,1")), None)
+        check(client.get(f"/months/{month.month}/{layer}/point/{_centre(month)[0]},{_centre(month)[1]}",
+                         params=query(expression=expression)), None)
+    for colormap, name in [(c, None) for c in COLORMAPS] + [(None, n) for n in COLORMAP_NAMES]:
+        check(client.get(url, params=query(bidx=1, colormap=colormap, colormap_name=name)), None)
+
+
 def test_the_draws_reached_images_and_refusals() -> None:
     """(Runs after the property tests.) They exercised both sides: images served and requests refused."""
     print(STATUSES)
