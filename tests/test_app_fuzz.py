@@ -57,7 +57,8 @@ def test_no_operation_answers_5xx_or_leaks(api_schema: tuple[schemathesis.BaseSc
     for operation in operations:
         @given(case=_cases(operation))
         @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck),
-                  derandomize="MOSAIQUE_FUZZ_SEED" not in os.environ, database=None, phases=[Phase.explicit, Phase.generate])
+                  derandomize="MOSAIQUE_FUZZ_SEED" not in os.environ, database=None,
+                  phases=[Phase.explicit, Phase.generate])
         def fuzz(case: schemathesis.Case) -> None:
             response = case.call(timeout=30)
             statuses[response.status_code] += 1
