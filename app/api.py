@@ -106,10 +106,11 @@ def _describe(month: Month, request: Request) -> dict:
             "presets": {
                 name: {
                     "tiles": stored if name == "truecolor" else
-                    f"{base}/months/{month.month}/{p.layer}/tiles/WebMercatorQuad/{{z}}/{{x}}/{{y}}.png"
+                    f"{base}/months/{month.month}/{p.layer}/tiles/WebMercatorQuad/{{z}}/{{x}}/{{y}}{p.extension}"
                     f"?{pin}&{p.query()}",
                     "tilejson": tilejson.format(layer=p.layer) if name == "truecolor" else
-                    f"{tilejson.format(layer=p.layer)}&tilesize=256&tile_format=png&{p.query()}",
+                    f"{tilejson.format(layer=p.layer)}&tilesize=256{'&tile_format=png' * bool(p.extension)}"
+                    f"&{p.query()}",
                 }
                 for name, p in PRESETS.items()
             },

@@ -10,6 +10,7 @@ import logging
 from typing import Annotated, Literal
 
 import morecantile
+import numexpr
 from fastapi import Depends, FastAPI, Path, Query, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     catalog = Catalog(settings.data_dir, ttl=settings.catalog_ttl)
     configure_reads(settings.gdal_cachemax, settings.http_timeout, settings.http_retries)  # process-wide
+    numexpr.set_num_threads(1)  # expressions (NDVI) run in the request's thread: a pool per call only adds waits
     app = FastAPI(
         title="Mosaïque",
         description="Monthly Sentinel-2 mosaics of France (Theia L3A), as web map tiles.",

@@ -124,6 +124,8 @@ def _render(
     **kwargs: Any,
 ) -> tuple[bytes, str]:
     """``render_tile`` itself."""
+    if output_format is None and image.data.dtype == np.uint8 and not kwargs:  # TiTiler's choice, made here
+        output_format = ImageType.jpeg if image.mask.all() and not colormap else ImageType.png
     driver = _DRIVERS.get(output_format)  # type: ignore[arg-type]
     if driver is not None and not kwargs:
         if rescale:
