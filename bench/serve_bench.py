@@ -194,6 +194,7 @@ def main() -> None:
     for r in rows:
         r += [""] * (8 - len(r))
     cold = {n: summary[(n, "cold, 1 client")][:2] for n in urls}
+    cpu_cold = {r[0]: float(r[4]) for r in rows if r[1] == "cold, 1 client"}
     eight = {n: summary[(n, "warm, 8 clients")][2] for n in urls}
     tc, ti = cold["mosaique-truecolor"], cold["titiler"]
     others = ", ".join(f"{n.split('-', 1)[1]} {cold[n][0]:.1f} / {cold[n][1]:.1f}" for n in order[4:9])
@@ -217,11 +218,16 @@ on 2 cores.
 - `server CPU ms/tile`: CPU time of the server process(es) per request, HTTP included: on this
   shared machine latency grows with other jobs' load, CPU time much less.
 - True colour as map clients get it, cold: p50 **{tc[0]:.1f} ms**, p95 **{tc[1]:.1f} ms** (targets 3 / 10);
-  stock TiTiler p50 {ti[0]:.1f} ms: **{ti[0] / tc[0]:.0f}x** (target >= 10x); static files {cold['static'][0]:.1f} ms.
-  HiDPI p50 {cold['mosaique-truecolor@2x'][0]:.1f} ms, p95 {cold['mosaique-truecolor@2x'][1]:.1f} ms.
+  static files in the same run {cold['static'][0]:.1f} / {cold['static'][1]:.1f} ms; stock TiTiler {ti[0]:.1f} /
+  {ti[1]:.1f} ms: **{ti[0] / tc[0]:.1f}x** faster at p50 (target >= 10x). Server CPU per cold tile (what other jobs
+  on the machine disturb least): true colour {cpu_cold['mosaique-truecolor']:.1f} ms, stock TiTiler
+  {cpu_cold['titiler']:.1f} ms (**{cpu_cold['titiler'] / cpu_cold['mosaique-truecolor']:.1f}x**), static files
+  {cpu_cold['static']:.1f} ms. HiDPI p50 {cold['mosaique-truecolor@2x'][0]:.1f} ms, p95
+  {cold['mosaique-truecolor@2x'][1]:.1f} ms, {cpu_cold['mosaique-truecolor@2x']:.1f} ms CPU (cold: every one rendered).
 - 8 clients, true colour: **{eight['mosaique-truecolor']:.0f} tiles/s** with one server process (target >= 400),
-  {eight['mosaique2-truecolor']:.0f} with two, stock TiTiler {eight['titiler']:.0f}, static files {eight['static']:.0f}
-  (the clients run on the same 2 cores).
+  **{eight['mosaique-truecolor'] / eight['static']:.2f}x** static files' {eight['static']:.0f} in the same run;
+  {eight['mosaique2-truecolor']:.0f} with two processes, stock TiTiler {eight['titiler']:.0f}
+  (**{eight['mosaique-truecolor'] / eight['titiler']:.0f}x**). The clients run on the same 2 cores.
 - Presets and differences, cold p50 / p95 ms (targets 10 / 30): {others}.
 {soak_line}
 """
