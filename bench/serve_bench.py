@@ -97,6 +97,17 @@ def load() -> str:
     return f"{os.getloadavg()[0]:.1f}"
 
 
+def save_tiles(tiles: list[tuple[int, int, int]], urls: list[str], root: Path) -> None:
+    """The answers of ``urls`` saved as ``root/z/x/y`` files (the static-file floor)."""
+    with httpx.Client() as client:
+        for (z, x, y), url in zip(tiles, urls, strict=True):
+            r = client.get(url)
+            if r.status_code == 200:
+                path = root / str(z) / str(x) / str(y)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(r.content)
+
+
 def advertised(base: str, month: str) -> dict[str, str]:
     """The tile templates /api/months hands out for a month (what map clients and the page follow)."""
     (described,) = [m for m in httpx.get(f"{base}/api/months").json() if m["month"] == month]
@@ -143,21 +154,15 @@ def main() -> None:
                                        for z, x, y in tiles]
         # Stock TiTiler as its TileJSON hands tiles out at 256 px (format chosen per tile: JPEG, or PNG where masked).
         urls["titiler"] = [f"{base['titiler']}/cog/tiles/WebMercatorQuad/{z}/{x}/{y}?url={vrt}" for z, x, y in tiles]
-        # Static floor: the same tiles (Mosaïque's true colour), saved as files once.
-        with httpx.Client() as client:
-            for (z, x, y), url in zip(tiles, urls["mosaique-truecolor"], strict=True):
-                r = client.get(url)
-                if r.status_code == 200:
-                    path = Path(tmp) / str(z) / str(x) / str(y)
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    path.write_bytes(r.content)
-        procs["static"] = start([sys.executable, "-c", STATIC, tmp, str(ports["static"])], base["static"])
         urls["static"] = [f"{base['static']}/{z}/{x}/{y}" for z, x, y in tiles]
         order = ["mosaique-truecolor", "mosaique-truecolor@2x", "mosaique-truecolor.jpg", "mosaique-dynamic",
                  "mosaique-falsecolor", "mosaique-ndvi", "mosaique-validity", "mosaique-diff-ndvi",
                  "mosaique-diff-magnitude", "titiler", "static", "mosaique2-truecolor"]
         try:
             for name in order:
+                if name == "static":  # the floor: Mosaïque's true-colour answers saved as files (after its cold runs)
+                    save_tiles(tiles, urls["mosaique-truecolor"], Path(tmp))
+                    procs["static"] = start([sys.executable, "-c", STATIC, tmp, str(ports["static"])], base["static"])
                 server = name.split("-")[0]
                 rss0 = rss(procs[server])
                 for label, clients in (("cold, 1 client", 1), ("warm, 1 client", 1), ("warm, 8 clients", 8)):
