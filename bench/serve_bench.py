@@ -221,7 +221,9 @@ on 2 cores.
   difference tiles. `titiler`: stock TiTiler on the true-colour VRT, 256 px, its automatic format; `static`:
   the `truecolor` answers saved as files.
 - `server CPU ms/tile`: CPU time of the server process(es) per request, HTTP included: on this
-  shared machine latency grows with other jobs' load, CPU time much less.
+  shared machine latency grows with other jobs' load, CPU time much less. With a load average far
+  above the 2 cores, every server's latency and throughput suffer alike: compare within the run
+  (ratios to static files and stock TiTiler, CPU per tile), not with targets set on a quiet machine.
 - True colour as map clients get it, cold: p50 **{tc[0]:.1f} ms**, p95 **{tc[1]:.1f} ms** (targets 3 / 10);
   static files in the same run {cold['static'][0]:.1f} / {cold['static'][1]:.1f} ms; stock TiTiler {ti[0]:.1f} /
   {ti[1]:.1f} ms: **{ti[0] / tc[0]:.1f}x** faster at p50 (target >= 10x). Server CPU per cold tile (what other jobs
