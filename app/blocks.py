@@ -177,9 +177,12 @@ def _mask_directories(path: str, ds: gdal.Dataset) -> dict[tuple[int, int], tupl
 
 
 class Indexes:
-    """Block indexes of the files read lately (at most ``size``; builds are immutable: an index never goes stale)."""
+    """Block indexes of the files read lately (at most ``size``; builds are immutable: an index never goes stale).
 
-    def __init__(self, size: int = 256) -> None:
+    Each holds its file open once per level with a mask (GDAL datasets): 64 indexes, a few hundred
+    file descriptors at most."""
+
+    def __init__(self, size: int = 64) -> None:
         self.size = size
         self._indexes: OrderedDict[str, BlockIndex] = OrderedDict()
 
