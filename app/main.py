@@ -21,6 +21,7 @@ from app.access import AccessLogMiddleware
 from app.admin import admin_router
 from app.api import api_router
 from app.caching import CacheHeadersMiddleware
+from app.context import context_router
 from app.differences import differences_router
 from app.faults import install_fault_handling
 from app.headers import SecurityHeadersMiddleware
@@ -28,6 +29,7 @@ from app.jobs import JobConflict, JobNotFound, JobStore
 from app.limits import BoundedPartParams, bounded_algorithm, check_request, client_error
 from app.metrics import Metrics, metrics_router
 from app.page import mount_page
+from app.places import places_router
 from app.prerendered import prerendered_router
 from app.readers import MonthLayer, MonthLayerReader
 from app.rendering import render_tile
@@ -96,6 +98,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(metrics_router(metrics))
 
     app.include_router(api_router(catalog))
+    app.include_router(places_router())
+    app.include_router(context_router(settings.frontend_dir))
     mount_page(app, settings.frontend_dir)
     add_exception_handlers(app, STATUS_CODES)
     for cls, code in STATUS_CODES.items():  # TiTiler's handlers would echo str(exc): file paths
