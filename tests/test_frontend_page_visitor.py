@@ -179,11 +179,12 @@ def test_phone_in_french_from_a_shared_link(browser: Browser, server: str) -> No
         page.goto("about:blank")
         page.goto(f"{server}/#left=2017-01&right=2018-08&divider=50.0&lng=1.7&lat=43.8&zoom=7")
         page.wait_for_function(READY, timeout=90000)
-        assert status(page).startswith("Le mois 2017-01 n’est pas publié ; affichage de août 2018")
+        assert status(page).startswith("Le mois 2017-01 n’est pas publié ; à la place : juillet 2018")
         assert "Chargement" not in status(page)
         page.screenshot(path=ARTIFACTS / "fr-phone-shared-link.png")
         page.click("#menu")
-        page.select_option("#left", "2018-07")
+        assert page.evaluate("[mosaique.state.left, mosaique.state.right]") == ["2018-07", "2018-08"]
+        page.select_option("#left", "2018-09")
         page.click("#menu")
         assert status(page) == ""
         page.wait_for_function(READY, timeout=90000)
@@ -199,6 +200,6 @@ def test_phone_in_french_from_a_shared_link(browser: Browser, server: str) -> No
         page.click("#menu")
         page.click("#lang")
         page.click("#menu")
-        assert page.get_attribute("html", "lang") == "en" and page.inner_text("#side-left") == "July 2018"
+        assert page.get_attribute("html", "lang") == "en" and page.inner_text("#side-left") == "September 2018"
         page.screenshot(path=ARTIFACTS / "en-phone.png")
         assert page.errors == [] and page.outside == []

@@ -7,7 +7,7 @@ import { enableContext, showContext } from "./context.js";
 import { dragDivider, placeDivider } from "./divider.js";
 import { lang, t, toggleLang, translatePage } from "./i18n.js";
 import { legend } from "./legend.js";
-import { defaults, month, monthLabel, months, setMonths } from "./months.js";
+import { fallback, month, monthLabel, months, setMonths } from "./months.js";
 import { setupSearch } from "./search.js";
 import { readUrl, state, writeUrl } from "./state.js";
 import * as status from "./status.js";
@@ -160,11 +160,11 @@ async function main() {
   status.show("loading", "loadingMonths");
   await loadMonths();
   status.clear("loading");
-  const fallback = defaults();
-  for (const [i, side] of ["left", "right"].entries()) {
+  for (const [side, other] of [["right", "left"], ["left", "right"]]) {
     if (month(state[side])) continue;
-    if (state[side]) status.show(`missing-${side}`, "notPublished", { month: state[side], shown: monthLabel(fallback[i]) }, true);
-    state[side] = fallback[i];
+    const shown = fallback(side, month(state[other]) ? state[other] : null);
+    if (state[side]) status.show(`missing-${side}`, "notPublished", { month: state[side], shown: monthLabel(shown) }, true);
+    state[side] = shown;
   }
   fillPickers();
   $("preset").value = state.preset;

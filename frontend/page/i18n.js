@@ -35,7 +35,7 @@ const STRINGS = {
     fullscreen: "Plein écran", language: "English", languageLabel: "Switch to English",
     divider: "Séparation entre les deux mois", dividerValue: "mois de gauche {pct}",
     loadingMonths: "Chargement des mois…", unreachable: "Le serveur est injoignable ({error}) ; nouvel essai.",
-    noMonths: "Aucun mois n’est encore publié.", notPublished: "Le mois {month} n’est pas publié ; affichage de {shown}.",
+    noMonths: "Aucun mois n’est encore publié.", notPublished: "Le mois {month} n’est pas publié ; à la place : {shown}.",
     tilesFailed: "Des tuiles n’ont pas pu être chargées ({error}).", dismiss: "Fermer le message",
     chart: "Le pixel au fil des mois", close: "Fermer", loading: "Chargement…", noData: "Pas de donnée ici.",
     pointFailed: "Impossible d’interroger ce point ({error}).", chartImage: "NDVI et réflectances rouge, verte, bleue par mois",

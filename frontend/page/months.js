@@ -19,8 +19,12 @@ export function monthLabel(id) {
   return note ? `${monthName(id)} (${note})` : monthName(id);
 }
 
-/** The months shown when the URL names none: the two latest published. */
-export function defaults() {
+/** The month shown on a side the URL leaves empty (or names unpublished), given the other side's
+ * month (or null): on the right the latest, on the left the latest before the right one; never the
+ * other side's month while there is another. */
+export function fallback(side, other) {
   const ids = months.map((m) => m.month);
-  return [ids.at(-2) ?? ids[0], ids.at(-1)];
+  if (side === "right") return ids.filter((id) => id !== other).at(-1) ?? ids.at(-1);
+  if (!other) return ids.at(-2) ?? ids[0];
+  return ids.filter((id) => id < other).at(-1) ?? ids.find((id) => id !== other) ?? ids[0];
 }

@@ -6,7 +6,6 @@
 // data. Two maps cost two contexts, each with its own shaders, frames and compositor copies (in a
 // software-rendering browser, the bulk of the time to the first tiles). Moving the divider
 // redraws the tiles already there: it never asks for tiles.
-import { t } from "./i18n.js";
 import { month } from "./months.js";
 import { state } from "./state.js";
 import { contextLayers } from "./context.js";
@@ -23,9 +22,10 @@ function tilesFor(id) {
   return { url: url.replace(location.origin, ""), maxzoom: m.maxzoom };
 }
 
-// Tiles appear at once: a fade would redraw the map for 300 ms after every tile.
+// Tiles appear at once: a fade would redraw the map for 300 ms after every tile. Their attribution
+// is the attribution control's own text (in the page's language).
 function raster(id, url, maxzoom, bounds, paint) {
-  return [{ type: "raster", tiles: [url], tileSize: 256, maxzoom, bounds, attribution: t("attribution") },
+  return [{ type: "raster", tiles: [url], tileSize: 256, maxzoom, bounds },
     { id, type: "raster", source: id, paint: { "raster-fade-duration": 0, ...paint } }];
 }
 
