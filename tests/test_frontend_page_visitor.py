@@ -224,10 +224,11 @@ def test_a_tile_error_message_goes_when_the_server_is_back(browser: Browser, tmp
     with new_page(browser, url, locale="en-GB") as page:
         with running(command, f"{url}/healthz"):
             open_page(page, f"{url}/#borders=0&names=0&lng=1.5&lat=43.8&zoom=7")
-        page.evaluate("mosaique.map.jumpTo({ zoom: 9 })")  # new tiles, and no server to give them
+        page.select_option("#preset", "ndvi")  # new tiles, and no server to give them
         page.wait_for_function("() => document.getElementById('status').textContent.includes('could not be loaded')",
                                timeout=60000)
         with running(command, f"{url}/healthz"):
-            page.evaluate("mosaique.map.jumpTo({ zoom: 10 })")
+            assert "could not be loaded" in page.inner_text("#status")  # still true until tiles load again
+            page.select_option("#preset", "falsecolor")
             page.wait_for_function(READY, timeout=90000)
             page.wait_for_function("() => document.getElementById('status').textContent === ''", timeout=30000)
