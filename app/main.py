@@ -25,6 +25,7 @@ from app.api import api_router
 from app.bands import band_params
 from app.caching import CacheHeadersMiddleware
 from app.changes import changes_router
+from app.context import context_router
 from app.differences import differences_router
 from app.fastpath import StoredTilesFastPath
 from app.faults import install_fault_handling
@@ -34,6 +35,7 @@ from app.jobs import JobConflict, JobNotFound, JobStore
 from app.limits import BoundedPartParams, bounded_algorithm, check_request, client_error
 from app.metrics import Metrics, metrics_router
 from app.page import mount_page
+from app.places import places_router
 from app.prerendered import prerendered_router
 from app.readers import MonthLayer, MonthLayerReader
 from app.rendering import render_tile
@@ -114,6 +116,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                       wait=min(settings.compute_wait, settings.request_timeout / 2)))
     app.include_router(validity_router(catalog, settings.cache_max_age))
     app.include_router(timelapse_router(catalog, cache, settings))
+    app.include_router(places_router())
+    app.include_router(context_router(settings.frontend_dir))
     mount_page(app, settings.frontend_dir)
     add_exception_handlers(app, STATUS_CODES)
     for cls, code in STATUS_CODES.items():  # TiTiler's handlers would echo str(exc): file paths
