@@ -6,7 +6,8 @@ made into ``--data`` on the first run) with `mosaique serve --workers N` (defaul
 TileJSON, its tile template (whatever route it names), and ask for random tiles at zooms
 ``--zooms`` (from TileJSON's minzoom) over the months' published regions, each client on its own
 keep-alive connection (asyncio httpx clients in ``--client-processes`` processes). /healthz is asked
-every 50 ms by a separate process; the RSS of each server process is sampled every ``--sample`` s.
+every 50 ms by a separate process; the RSS of each server process is sampled every ``--sample`` s,
+with what /metrics says of GDAL's block caches and the readers kept open.
 
 - Load (default: 60 s): the load above, then, unless ``--no-nginx``, the warm comparison: nginx
   (scripts/nginx/run.sh) in front of the same server, ``--warm-tiles`` tiles fetched once through
@@ -40,6 +41,7 @@ import httpx
 import morecantile
 import psutil
 from common import free_port, start, table, write_section
+from prometheus_client.parser import text_string_to_metric_families
 
 from mosaic.catalog import Catalog
 
@@ -145,6 +147,22 @@ def rss(server: subprocess.Popen) -> list[int]:
     return [p.memory_info().rss for p in [root, *root.children(recursive=True)]]
 
 
+def held(base: str) -> tuple[float, float]:
+    """GDAL's block caches (bytes, all libraries) and the kept readers, from /metrics (one worker's)."""
+    text = httpx.get(f"{base}/metrics", timeout=60).text
+    values = {"mosaique_gdal_block_cache_bytes": 0.0, "mosaique_kept_readers": 0.0}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name in values:
+                values[sample.name] += sample.value
+    return values["mosaique_gdal_block_cache_bytes"], values["mosaique_kept_readers"]
+
+
+def snapshot(server: subprocess.Popen, base: str, t: float) -> tuple:
+    """(seconds, RSS per process, GDAL block caches, kept readers)."""
+    return (t, rss(server), *held(base))
+
+
 def run_load(urls: list[str] | None, layers: list[dict], seconds: float, procs: int,
              server: subprocess.Popen | None = None, sample: float = 5, healthz: str | None = None) -> dict:
     """32 clients for ``seconds``; their latencies and statuses, /healthz latencies and RSS samples."""
@@ -158,13 +176,13 @@ def run_load(urls: list[str] | None, layers: list[dict], seconds: float, procs: 
         p.start()
     for _ in [*workers, *([prober] if prober else [])]:
         ready.acquire(timeout=120)
-    samples = [(0.0, rss(server))] if server else []
+    samples = [snapshot(server, healthz, 0.0)] if server else []
     load_before, t0 = os.getloadavg()[0], time.perf_counter()
     go.set()
     while any(p.is_alive() for p in workers) and time.perf_counter() - t0 < seconds:
         time.sleep(min(sample, max(0.1, seconds - (time.perf_counter() - t0))))
         if server and time.perf_counter() - t0 < seconds + 1:
-            samples.append((time.perf_counter() - t0, rss(server)))
+            samples.append(snapshot(server, healthz, time.perf_counter() - t0))
     results = [queue.get(timeout=120) for _ in workers]
     wall = time.perf_counter() - t0
     hz, hz_failures = [], 0
@@ -199,11 +217,13 @@ def memory(run: dict) -> tuple[str, dict]:
     """The RSS curve as a table, and its figures: max per process, growth over the second half."""
     samples = run["rss"]
     half = min(samples, key=lambda s: abs(s[0] - samples[-1][0] / 2))
-    figures = {"max_process": max(max(r) for _, r in samples), "first": sum(samples[0][1]),
+    figures = {"max_process": max(max(s[1]) for s in samples), "first": sum(samples[0][1]),
                "half": sum(half[1]), "end": sum(samples[-1][1])}
     figures["growth"] = figures["end"] / figures["half"] - 1
-    rows = [[f"{t:.0f}", " + ".join(f"{b / 1e6:.0f}" for b in r), f"{sum(r) / 1e6:.0f}"] for t, r in samples]
-    return table(rows, ["s into the load", "RSS MB per process", "total MB"]), figures
+    rows = [[f"{t:.0f}", " + ".join(f"{b / 1e6:.0f}" for b in r), f"{sum(r) / 1e6:.0f}", f"{cache / 1e6:.0f}",
+             f"{kept:.0f}"] for t, r, cache, kept in samples]
+    return table(rows, ["s into the load", "RSS MB per process", "total MB", "GDAL block caches MB",
+                        "readers kept"]), figures
 
 
 def compare(base: str, layers_direct: list[dict], layers_nginx: list[dict], n: int, seconds: float,
@@ -307,7 +327,8 @@ clients ({args.client_processes} processes of asyncio httpx clients, on the same
 with other engineers: load average {before:.1f} at the start, {after:.1f} at the end) for {seconds:.0f} s on the
 true-colour tiles that /api/months -> TileJSON advertise (`{template}`), random tiles at zooms
 {args.zooms} over the regions of {", ".join(MONTHS)} in `{args.data}`; /healthz asked every 50 ms by a
-separate process; the server's RSS sampled every {sample:.0f} s; default settings.
+separate process; the server's RSS sampled every {sample:.0f} s, with GDAL's block caches and the readers kept
+open from its /metrics; default settings.
 
 {table(rows, header)}
 
