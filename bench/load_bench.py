@@ -55,8 +55,10 @@ OK = (200, 204)
 
 
 def sample_months(data: Path) -> None:
-    """The `make run` months (95 tiles, 200 m) in ``data``, unless already there."""
-    if (data / "catalog.json").exists() and {m.month for m in Catalog(data).months()} >= set(MONTHS):
+    """The `make run` months (95 tiles, 200 m) in ``data``, unless it holds published months already."""
+    if (data / "catalog.json").exists():
+        if not {m.month for m in Catalog(data).months()} & set(MONTHS):
+            raise SystemExit(f"{data} holds none of {', '.join(MONTHS)}")
         return
     inputs = data.parent / "inputs"
     subprocess.run([str(BIN / "mosaique"), "sample", "--months", ",".join(MONTHS), "--pixel-size", "200", "--zip",
