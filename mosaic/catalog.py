@@ -228,17 +228,6 @@ def _rasterio_gdal() -> ctypes.CDLL:
     return lib
 
 
-def block_cache_used() -> dict[str, int]:
-    """Bytes held in the raster block cache of each GDAL library of the process (one entry if they are one)."""
-    osgeo_lib, rasterio_lib = ctypes.CDLL(gdal._gdal.__file__), _rasterio_gdal()
-    used = {}
-    for name, lib in (("osgeo", osgeo_lib), ("rasterio", rasterio_lib)):
-        function = lib.GDALGetCacheUsed64
-        function.restype = ctypes.c_int64
-        used.setdefault(ctypes.cast(function, ctypes.c_void_p).value, (name, function()))
-    return dict(used.values())
-
-
 def forget_cached_reads(prefix: str) -> None:
     """Drop what GDAL's network file systems cached under ``prefix`` (file sizes, blocks, failures)."""
     gdal.VSICurlPartialClearCache(prefix)
