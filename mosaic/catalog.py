@@ -319,5 +319,6 @@ class Catalog:
         if manifest.get("month") != month:
             raise MonthNotFound(f"build {build_id} of {month} is not available")
         entry = {**current.summary, "build_id": build_id, "zoom": manifest["grid"]["zoom"],
-                 "region_zoom": manifest["grid"]["region_zoom"], "bounds": manifest["bounds"]}
+                 "region_zoom": manifest["grid"]["region_zoom"], "bounds": manifest["bounds"],
+                 "resolution": manifest["grid"].get("resolution")}
         return _load_month(month, build_id, folder, json.dumps(entry, sort_keys=True))

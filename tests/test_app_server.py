@@ -22,7 +22,8 @@ MONTH = "2018-07"
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return published_months(tmp_path_factory.mktemp("server"), ["T31TCJ", "T31TDJ"], [MONTH])
+    return published_months(tmp_path_factory.mktemp("server"), ["T31TCJ", "T31TDJ"], [MONTH],
+                            pixel_size=2000)  # zoom 7 (the rule keeping every pixel): a region COG is one tile
 
 
 @pytest.fixture(scope="module")
