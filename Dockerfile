@@ -6,8 +6,8 @@ ENV DEBIAN_FRONTEND=noninteractive \
     MOSAIQUE_DATA_DIR=/data
 
 # python3 and make are needed to run the setup script; it installs everything else
-# (GDAL 3.6 dev and tools, Node.js/npm and Chromium, the virtualenv with requirements.lock,
-# GDAL's Python bindings, the page's npm packages).
+# (GDAL 3.6 dev and tools, Node.js/npm and Chromium, nginx for the caching proxy of
+# scripts/nginx/, the virtualenv with requirements.lock, GDAL's Python bindings, the page's npm packages).
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make ca-certificates \
  && rm -rf /var/lib/apt/lists/*

@@ -219,7 +219,10 @@ def serve(host: str, port: int, workers: int | None, data_dir: str | None) -> No
 
     import uvicorn
 
+    from app.memory import limit_malloc_arenas
+
     settings = _settings(data_dir, workers=workers)
+    limit_malloc_arenas(settings.malloc_arenas)  # before any reading thread starts
     # Worker processes build the app from the environment: hand them the resolved data directory.
     os.environ["MOSAIQUE_DATA_DIR"] = settings.data_dir if settings.remote else str(settings.local_data_dir())
     click.echo(f"serving {settings.data_dir} on http://{host}:{port}")

@@ -127,6 +127,12 @@ def _keep(key: tuple[str, str], reader: Reader, identity: tuple[int, ...] | None
         old.close()
 
 
+def kept_readers() -> int:
+    """How many idle readers are kept open."""
+    with _lock:
+        return sum(map(len, _idle.values()))
+
+
 def close_idle_readers() -> None:
     """Close every idle kept reader (after a failed read; before GDAL's caches are cleared)."""
     with _lock:
