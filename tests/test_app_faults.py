@@ -37,7 +37,8 @@ HEALTHZ_P95_S, HEALTHZ_MAX_S = 0.5, 2.5  # "not held up" on a busy shared machin
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return published_months(tmp_path_factory.mktemp("faults"), ["T31TCJ", "T31TDJ"], [MONTH])
+    # 2000 m: zoom 7, one 256 px block per region file, as the fault cases below were written for.
+    return published_months(tmp_path_factory.mktemp("faults"), ["T31TCJ", "T31TDJ"], [MONTH], pixel_size=2000)
 
 
 @contextmanager
