@@ -19,7 +19,7 @@ What a reader can rely on, beyond ``processing.layout``:
   rapeseed green in April-May and harvested in July, maize and sunflower green in summer, grass
   greenest in May); broadleaf forest bare from November to March, evergreen forest (mountains
   above ~1000 m, the Landes, the Mediterranean south, Corsica) green all year; all-month cloud
-  on ~4% of the ground in July, ~15-19% in winter. The ground itself (``Scene.cover``: water,
+  on ~4% of the ground in July, ~15-20% in winter. The ground itself (``Scene.cover``: water,
   towns, forests, fields, alpine; elevation) is the same in every month.
 - Zips hold ``<NAME>/`` (with directory entries) and nothing else; writes are atomic (hidden
   ``.<NAME>*.tmp-<pid>`` staging, then rename), so a listed product is always complete.

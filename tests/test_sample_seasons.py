@@ -7,6 +7,8 @@ the same grid, and is itself checked against the files.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -144,6 +146,14 @@ def test_month_lists_and_ranges() -> None:
                         ("2000-01..2099-12", "too many")):
         with pytest.raises(ValueError, match=reason):
             expand_months(bad)
+
+
+def test_the_makefile_expands_months_with_sample_months() -> None:
+    ok = subprocess.run([sys.executable, "-m", "sample.months", "2018-11..2019-01"], capture_output=True, text=True)
+    assert ok.returncode == 0 and ok.stdout.split() == ["2018-11", "2018-12", "2019-01"]
+    bad = subprocess.run([sys.executable, "-m", "sample.months", "2018-1..2018-3"], capture_output=True, text=True)
+    assert bad.returncode == 2 and bad.stdout == "" and "MONTHS: invalid month '2018-1'" in bad.stderr
+    assert "python -m sample.months '$(MONTHS)'" in (Path(__file__).parents[1] / "Makefile").read_text()
 
 
 def test_cli_sample_takes_a_range(tmp_path: Path) -> None:
