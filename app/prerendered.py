@@ -7,7 +7,8 @@ standalone JPEG (tables + block) and answers it. Zooms the files do not hold (ov
 lowest zooms) are rendered from the COG in the same request, as the dynamic route would (a
 redirect would cost the client a second round trip).
 
-JPEG has no transparency: no-data pixels come out black. The second route, for maps that show
+JPEG has no transparency: no-data pixels come out black, and a tile without any data is an
+empty 204 (as on every tile route). The second route, for maps that show
 what lies under the mosaic (the page), answers the stored block only where the tile's no-data
 mask block is all valid, and a PNG with transparent no data elsewhere.
 """
@@ -146,6 +147,8 @@ def prerendered_router(catalog: Catalog) -> APIRouter:
         if jpeg is not None:
             return Response(jpeg, media_type="image/jpeg")
         image = MonthLayerReader(MonthLayer(m, "truecolor")).tile(x, y, z)
+        if not image.mask.any():  # a block the COG does not store (sparse), or no data at all
+            raise TileOutsideBounds(f"tile {z}/{x}/{y} holds no data of {m.month}")
         content, media_type = render_tile(image, output_format=ImageType.png if transparent else ImageType.jpeg)
         return Response(content, media_type=media_type)
 

@@ -2,10 +2,13 @@
 
 A full build warps the month's VRT of region COGs down to the region zoom's resolution, where
 each region is one 256 px block: GDAL reads each region COG's own coarsest overview, whose
-pixels are exactly the output's (average of one pixel; masked pixels become 0). A rebuild starts
-from the previous build's uncompressed raster instead and pastes only the regions it rebuilt,
-read the same way: the same pixels (``tests/test_mosaic_publish.py`` compares them with a fresh
-build), without opening the other regions.
+pixels are exactly the output's (average of one pixel). What holds no data stays so: layers with
+a no-data value keep it, the true colour (masked by a mask band, as JPEG has no no-data value)
+is warped with an alpha band that becomes the raster's internal mask, so the overview COG's
+levels average valid pixels only, as the region COGs' do. A rebuild starts from the previous
+build's uncompressed raster instead and pastes only the regions it rebuilt, pixels and mask,
+read the same way: the same pixels and masks (``tests/test_mosaic_publish.py`` compares them
+with a fresh build), without opening the other regions.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from pathlib import Path
 import numpy as np
 from osgeo import gdal
 
+from mosaic.cog import gdal_config
 from mosaic.grid import OutputGrid
 from mosaic.layers import Layer
 
@@ -26,11 +30,18 @@ gdal.UseExceptions()
 def warp_overview(vrt: Path, dst: Path, grid: OutputGrid, layer: Layer) -> None:
     """The overview raster of a layer from the month's VRT of region COGs (tiled, uncompressed)."""
     res = grid.res * 2 ** (grid.zoom - grid.region_zoom)
-    gdal.Warp(
-        str(dst), str(vrt), format="GTiff", xRes=res, yRes=res,
-        resampleAlg="average" if layer.overview_resampling == "AVERAGE" else "near",
-        creationOptions=["TILED=YES"],
-    )
+    resampling = "average" if layer.overview_resampling == "AVERAGE" else "near"
+    if layer.nodata is not None:  # the no-data value goes from the sources to the output
+        gdal.Warp(str(dst), str(vrt), format="GTiff", xRes=res, yRes=res, resampleAlg=resampling,
+                  creationOptions=["TILED=YES"])
+        return
+    # Masked by a mask band: the warper writes validity to an alpha band (of a virtual raster,
+    # computed while copied), which the copy turns back into an internal mask.
+    warped = gdal.Warp("", str(vrt), format="VRT", xRes=res, yRes=res, resampleAlg=resampling, dstAlpha=True)
+    count = warped.RasterCount - 1
+    with gdal_config(GDAL_TIFF_INTERNAL_MASK="YES"):
+        gdal.Translate(str(dst), warped, format="GTiff", bandList=list(range(1, count + 1)), maskBand=count + 1,
+                       creationOptions=["TILED=YES"]).FlushCache()
 
 
 def paste_regions(previous: Path, dst: Path, cogs: Iterable[str | Path], grid: OutputGrid) -> bool:
@@ -52,18 +63,24 @@ def paste_regions(previous: Path, dst: Path, cogs: Iterable[str | Path], grid: O
                     or round(col) + size > ds.RasterXSize or round(row) + size > ds.RasterYSize
                     or src.RasterCount != ds.RasterCount):
                 return False
+            masked = src.GetRasterBand(1).GetMaskFlags() == gdal.GMF_PER_DATASET
+            if masked != (ds.GetRasterBand(1).GetMaskFlags() == gdal.GMF_PER_DATASET):
+                return False
             for i in range(1, src.RasterCount + 1):
                 pixels = _level_pixels(src.GetRasterBand(i), size)
                 if pixels is None:
                     return False
                 ds.GetRasterBand(i).WriteArray(pixels, round(col), round(row))
+            if masked:
+                mask = _level_pixels(src.GetRasterBand(1).GetMaskBand(), size)
+                ds.GetRasterBand(1).GetMaskBand().WriteArray(mask, round(col), round(row))
         return True
     finally:
         ds = None  # noqa: F841 - closing flushes the file
 
 
 def _level_pixels(band: gdal.Band, size: int) -> np.ndarray | None:
-    """The pixels of a band's level that is ``size`` px wide, 0 where its mask says no data."""
+    """The pixels of a band's (or mask band's) level that is ``size`` px wide, 0 where its mask says no data."""
     levels = [band] + [band.GetOverview(k) for k in range(band.GetOverviewCount())]
     level = next((b for b in levels if (b.XSize, b.YSize) == (size, size)), None)
     if level is None:

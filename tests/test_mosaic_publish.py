@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import rasterio
+from rasterio.enums import MaskFlags
 
 from mosaic.build import BuildOptions, build_month
 from mosaic.store import DataStore
@@ -100,6 +101,9 @@ def test_incremental_rebuild_redoes_only_the_changed_product(inputs: Path, tmp_p
     for layer in ("reflectance", "flags", "dates", "truecolor"):  # the pasted overview is the warped one
         assert cog_pixels(second.build_dir / "overview" / f"{layer}.tif") == cog_pixels(
             fresh.build_dir / "overview" / f"{layer}.tif"), layer
+        with rasterio.open(second.build_dir / "overview" / f"{layer}.tif") as ds:  # masks that mask something
+            assert ds.mask_flag_enums[0] == ([MaskFlags.per_dataset] if ds.nodata is None else [MaskFlags.nodata])
+            assert 0 < np.count_nonzero(ds.dataset_mask()) < ds.width * ds.height, layer
         assert (second.build_dir / f"{layer}.vrt").read_text() == (fresh.build_dir / f"{layer}.vrt").read_text()
     parts = sorted(p.name for p in (data / "months" / MONTH / "parts").iterdir())
     assert [p for p in parts if p.startswith("overview-")] == [
@@ -150,7 +154,7 @@ def test_unchanged_inputs_are_trusted_by_their_stats_and_verified_on_request(
 
 
 def cog_pixels(path: Path) -> list[bytes]:
-    """Every band and mask of a COG at every level, as bytes."""
+    """Every band and mask (no-data value or mask band) of a COG at every level, as bytes."""
     out = []
     with rasterio.open(path) as ds:
         for factor in [1, *ds.overviews(1)]:
