@@ -95,7 +95,7 @@ def render(
     urban = _towns(weights, gain, land, lon, lat, kx, ky, elev, seed)
     cover[land[urban]] = Cover.URBAN
     rest = land[~urban]
-    forest, evergreen = _forest(weights, gain, rest, lon, lat, kx, ky, elev, mpos, seed)
+    forest, evergreen = _forest(weights, gain, rest, kx, ky, elev, mpos, seed)
     cover[rest[forest]] = np.where(evergreen, Cover.EVERGREEN, Cover.DECIDUOUS)
     rest = rest[~forest]
     alpine = _alpine(weights, rest, kx, ky, elev, mpos, seed)
@@ -270,7 +270,7 @@ _FOREST_BIAS = [
 ]
 
 
-def _forest(weights, gain, idx, lon, lat, kx, ky, elev, mpos, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def _forest(weights, gain, idx, kx, ky, elev, mpos, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Large forest blobs, denser in hills and some known regions.
 
     Returns the forest mask over ``idx`` and, over the forest, which stands are evergreen.
