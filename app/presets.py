@@ -13,7 +13,6 @@ from urllib.parse import urlencode
 from processing.layout import Flag
 
 VALIDITY_COLORS = {
-    int(Flag.NODATA): (40, 40, 40, 170),
     int(Flag.CLOUD): (255, 255, 255, 220),
     int(Flag.SNOW): (0, 230, 255, 200),
     int(Flag.WATER): (20, 60, 255, 170),
@@ -49,7 +48,8 @@ PRESETS: dict[str, Preset] = {
                (("expression", "(b4-b3)/(b4+b3)"), ("rescale", "-0.2,0.9"), ("colormap_name", "rdylgn")),
                "(B8 - B4) / (B8 + B4), -0.2 (brown) to 0.9 (green)."),
         Preset("validity", "Validity", "flags",
-               (("nodata", "255"), ("colormap", json.dumps({str(k): v for k, v in VALIDITY_COLORS.items()}))),
-               "All-month cloud white, snow cyan, water blue, no data grey; clear land transparent."),
+               (("nodata", str(int(Flag.NODATA))),
+                ("colormap", json.dumps({str(k): v for k, v in VALIDITY_COLORS.items()}))),
+               "All-month cloud white, snow cyan, water blue; clear land and no data transparent."),
     )
 }
