@@ -138,6 +138,25 @@ def test_the_landscape_is_the_same_every_month(tmp_path: Path) -> None:
     assert np.array_equal(jan.flag[both] == Flag.WATER, jan.cover[both] == Cover.WATER)
 
 
+def test_overlapping_tiles_agree_in_winter_too(tmp_path: Path) -> None:
+    # T31TFL and T31TGL (Prealps): ulx 600000 and 699960, same uly; at 840 m their R1 grids
+    # coincide (99960 = 119 x 840). January: snow, bare broadleaf and green conifers overlap.
+    west, east = (product(tmp_path, t, "2018-01", 840.0) for t in ("T31TFL", "T31TGL"))
+    shift = 119
+
+    def overlap(p: Product, a: np.ndarray) -> np.ndarray:
+        return a[:, shift:] if p is west else a[:, : a.shape[1] - shift]
+
+    both = overlap(west, west.flag != Flag.NODATA) & overlap(east, east.flag != Flag.NODATA)
+    assert both.sum() > 1000
+    flags = overlap(west, west.flag)[both]
+    assert np.array_equal(flags, overlap(east, east.flag)[both])
+    cover = overlap(west, west.cover)[both]
+    assert (flags == Flag.SNOW).any() and (cover == Cover.DECIDUOUS).any() and (cover == Cover.EVERGREEN).any()
+    for band in ("B3", "B4", "B8"):
+        assert np.array_equal(overlap(west, west.refl[band])[both], overlap(east, east.refl[band])[both]), band
+
+
 def test_month_lists_and_ranges() -> None:
     assert expand_months("2018-01..2018-12") == [f"2018-{m:02d}" for m in range(1, 13)]
     assert expand_months("2018-11..2019-02, 2018-07,2018-07") == [
