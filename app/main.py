@@ -21,8 +21,10 @@ from app.access import AccessLogMiddleware
 from app.admin import admin_router
 from app.api import api_router
 from app.caching import CacheHeadersMiddleware
+from app.changes import changes_router
 from app.differences import differences_router
 from app.faults import install_fault_handling
+from app.filecache import FileCache
 from app.headers import SecurityHeadersMiddleware
 from app.jobs import JobConflict, JobNotFound, JobStore
 from app.limits import BoundedPartParams, bounded_algorithm, check_request, client_error
@@ -32,6 +34,8 @@ from app.prerendered import prerendered_router
 from app.readers import MonthLayer, MonthLayerReader
 from app.rendering import render_tile
 from app.settings import Settings
+from app.timelapse import timelapse_router
+from app.validity import validity_router
 from app.wmts import wmts_router
 from mosaic.catalog import Catalog, LayerNotFound, MonthNotFound, configure_reads
 from mosaic.layers import LAYERS
@@ -96,6 +100,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(metrics_router(metrics))
 
     app.include_router(api_router(catalog))
+    cache = FileCache(settings.cache_dir, settings.cache_max_mb * 2**20)
+    app.include_router(changes_router(catalog, cache, settings.retry_after, settings.cache_max_age,
+                                      wait=min(settings.compute_wait, settings.request_timeout / 2)))
+    app.include_router(validity_router(catalog, settings.cache_max_age))
+    app.include_router(timelapse_router(catalog, cache, settings))
     mount_page(app, settings.frontend_dir)
     add_exception_handlers(app, STATUS_CODES)
     for cls, code in STATUS_CODES.items():  # TiTiler's handlers would echo str(exc): file paths

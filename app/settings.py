@@ -43,6 +43,12 @@ class Settings(BaseSettings):
     admin_rate_limit: int = Field(
         30, ge=1, description="Admin build starts and cancels per minute per client (per process).")
     max_builds: int = Field(1, ge=1, description="Builds (of any months) the admin API runs at once.")
+    cache_dir: Path = Field(Path.home() / ".cache" / "mosaique", description=(
+        "Local folder of computed answers (change hotspots, timelapses), shared by the server's processes."))
+    compute_wait: float = Field(4.0, ge=0, description=(
+        "Seconds a change-hotspot or timelapse request waits for its computation before answering 202 with its "
+        "progress (at most half of request_timeout)."))
+    cache_max_mb: int = Field(1024, ge=1, description="Size bound of cache_dir (MB); least recently used go first.")
     input_roots: list[Path] | None = Field(
         None, description="Folders admin builds may read products from (JSON list); default: DATA_DIR/inputs."
     )
