@@ -10,6 +10,7 @@ from rio_tiler.errors import PointOutsideBounds
 
 from app.presets import PRESETS
 from app.readers import MonthLayer, MonthLayerReader
+from app.tilejson import truecolor_tiles_url
 from mosaic.catalog import Catalog, Month
 from mosaic.layers import LAYERS
 from processing.layout import Flag
@@ -94,11 +95,13 @@ def _invalid_reason(flag: Flag | None) -> str | None:
 
 
 def _describe(month: Month, request: Request) -> dict:
-    """Public description of a month (no file paths)."""
+    """Public description of a month (no file paths); true colour links lead to the pre-rendered tiles."""
     w, s, e, n = month.bounds
     base = str(request.base_url).rstrip("/")
     pin = f"build={month.build_id}"
     summary = month.summary
+    stored = truecolor_tiles_url(base, month)
+    tilejson = f"{base}/months/{month.month}/{{layer}}/WebMercatorQuad/tilejson.json?{pin}"
     return {
         "month": month.month,
         "build_id": month.build_id,
@@ -114,22 +117,26 @@ def _describe(month: Month, request: Request) -> dict:
             "wmts": f"{base}/wmts/WMTSCapabilities.xml",
             "layers": {
                 layer: {
-                    "tilejson": f"{base}/months/{month.month}/{layer}/WebMercatorQuad/tilejson.json?{pin}",
-                    "tiles": f"{base}/months/{month.month}/{layer}/tiles/WebMercatorQuad/{{z}}/{{x}}/{{y}}?{pin}",
+                    "tilejson": tilejson.format(layer=layer),
+                    "tiles": stored if layer == "truecolor" else
+                    f"{base}/months/{month.month}/{layer}/tiles/WebMercatorQuad/{{z}}/{{x}}/{{y}}?{pin}",
                     "point": f"{base}/months/{month.month}/{layer}/point/{{lon}},{{lat}}?{pin}",
                 }
                 for layer in LAYERS
             },
             "presets": {
                 name: {
-                    "tiles": f"{base}/months/{month.month}/{p.layer}/tiles/WebMercatorQuad/{{z}}/{{x}}/{{y}}.png"
-                    f"?{pin}" + (f"&{p.query()}" if p.params else ""),
-                    "tilejson": f"{base}/months/{month.month}/{p.layer}/WebMercatorQuad/tilejson.json"
-                    f"?{pin}&tilesize=256&tile_format=png" + (f"&{p.query()}" if p.params else ""),
+                    "tiles": stored if name == "truecolor" else
+                    f"{base}/months/{month.month}/{p.layer}/tiles/WebMercatorQuad/{{z}}/{{x}}/{{y}}{p.extension}"
+                    f"?{pin}&{p.query()}",
+                    "tilejson": tilejson.format(layer=p.layer) if name == "truecolor" else
+                    f"{tilejson.format(layer=p.layer)}&tilesize=256{'&tile_format=png' * bool(p.extension)}"
+                    f"&{p.query()}",
                 }
                 for name, p in PRESETS.items()
             },
-            "stored_jpeg": f"{base}/months/{month.month}/truecolor/{{z}}/{{x}}/{{y}}.jpg?{pin}",
-            "stored": f"{base}/months/{month.month}/truecolor/{{z}}/{{x}}/{{y}}?{pin}",
+            "stored_jpeg": truecolor_tiles_url(base, month, jpeg=True),
+            "stored": stored,
+            "stored_2x": truecolor_tiles_url(base, month, 512),
         },
     }

@@ -38,8 +38,9 @@ def wmts_router(catalog: Catalog) -> APIRouter:
 
     @router.get("/wmts/WMTSCapabilities.xml", summary="OGC WMTS 1.0.0 capabilities (RESTful)")
     def capabilities(request: Request) -> Response:
-        """Every month and preset as a layer, with build-pinned PNG tile templates; and one layer per
-        preset with a ``Time`` dimension (default: the latest month, or ``?time=YYYY-MM``)."""
+        """Every month and preset as a layer, with build-pinned tile templates: the stored tiles for true colour,
+        JPEG or PNG (where a tile has no data) for false colour, PNG for the others; and one layer per preset
+        with a ``Time`` dimension (default: the latest month, or ``?time=YYYY-MM``)."""
         base = str(request.base_url).rstrip("/")
         months = catalog.months()
         layers = []
@@ -71,8 +72,7 @@ def month_layer(base: str, month: Month, preset: Preset, limits: list) -> dict:
         "identifier": f"{month.month}_{preset.name}",
         "tms_identifier": TMS_ID,
         "tms_limits": limits,
-        "tiles_url": f"{base}/months/{month.month}/{preset.layer}/tiles/{TMS_ID}"
-                     "/{TileMatrix}/{TileCol}/{TileRow}.png",
+        "tiles_url": _tiles_url(base, month.month, preset.layer, preset.extension),
         "query_string": query,
         "bbox_crs_type": "WGS84BoundingBox",
         "bbox_crs_uri": "urn:ogc:def:crs:OGC:2:84",
@@ -197,3 +197,10 @@ async def _forward(request: Request, path: str, query: str) -> Response:
     response = Response(b"".join(body), status_code=start["status"])
     response.raw_headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"cache-control"]
     return response
+
+
+def _tiles_url(base: str, month: str, layer: str, extension: str) -> str:
+    """A layer's RESTful tile template (the stored route for the true colour)."""
+    if layer == "truecolor":
+        return f"{base}/months/{month}/truecolor/{{TileMatrix}}/{{TileCol}}/{{TileRow}}"
+    return f"{base}/months/{month}/{layer}/tiles/{TMS_ID}/{{TileMatrix}}/{{TileCol}}/{{TileRow}}{extension}"
