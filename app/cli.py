@@ -25,7 +25,7 @@ def _csv(value: str | None) -> list[str] | None:
 @main.command()
 @click.option("--tiles", help="Comma-separated tile ids, e.g. T31TCJ,T31TDJ [default: all 95].")
 @click.option("--months", default="2018-07,2018-08", show_default=True,
-              help="Comma-separated months, YYYY-MM.")
+              help="Months: a comma list of YYYY-MM and/or ranges, e.g. 2018-01..2018-12,2019-07.")
 @click.option("--pixel-size", type=float, default=200.0, show_default=True,
               help="R1 pixel size in metres (R2: twice as coarse); 10 gives real-size products.")
 @click.option("--zip", "as_zip", is_flag=True,
@@ -45,7 +45,8 @@ def sample(
     out: Path,
 ) -> None:
     """Write synthetic Theia L3A products (real layout) for France tiles and months."""
-    from sample import DEFAULT_MONTHS, generate_products
+    from sample import generate_products
+    from sample.months import expand_months
 
     counts = {True: 0, False: 0}
 
@@ -57,7 +58,7 @@ def sample(
         generate_products(
             out,
             tiles=_csv(tiles),
-            months=_csv(months) or DEFAULT_MONTHS,
+            months=expand_months(months),
             pixel_size=pixel_size,
             as_zip=as_zip,
             seed=seed,

@@ -153,7 +153,8 @@ def test_wmts_capabilities_parse_in_owslib_and_gdal_reads_a_layer(server: str, t
         (month,) = client.get("/api/months").json()
     wmts = WebMapTileService(f"{server}/wmts/WMTSCapabilities.xml", xml=xml)
     names = sorted(wmts.contents)
-    assert names == sorted(f"{MONTH}_{p}" for p in ("truecolor", "falsecolor", "ndvi", "validity"))
+    presets = ("truecolor", "falsecolor", "ndvi", "validity")
+    assert names == sorted([*presets, *(f"{MONTH}_{p}" for p in presets)])  # presets: the Time layers
     layer = wmts.contents[f"{MONTH}_ndvi"]
     assert "WebMercatorQuad" in layer.tilematrixsetlinks
     template = layer.resourceURLs[0]["template"]
