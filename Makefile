@@ -7,8 +7,6 @@ INPUT_DIR ?= $(DATA_DIR)/inputs
 MONTHS ?= 2018-07,2018-08
 PIXEL_SIZE ?= 200
 
-comma := ,
-
 .PHONY: run test setup sample months lock lint
 
 setup:
@@ -16,11 +14,13 @@ setup:
 
 ## Sample France products (all 95 tiles) for the demo months, if not there yet.
 sample: setup
-	$(BIN)/mosaique sample --months $(MONTHS) --pixel-size $(PIXEL_SIZE) --zip --out $(INPUT_DIR)
+	$(BIN)/mosaique sample --months '$(MONTHS)' --pixel-size $(PIXEL_SIZE) --zip --out $(INPUT_DIR)
 
 ## Build every sample month (a month already built from the same inputs is skipped).
+## MONTHS is a comma list of YYYY-MM and/or ranges: MONTHS=2018-01..2018-12 is a whole year.
 months: sample
-	@for m in $(subst $(comma), ,$(MONTHS)); do \
+	@months=$$($(BIN)/python -m sample.months '$(MONTHS)') || exit 2; \
+	for m in $$months; do \
 	  $(BIN)/mosaique build --month $$m --input $(INPUT_DIR) --data-dir $(DATA_DIR) || [ $$? -eq 3 ] || exit 1; \
 	done
 	$(BIN)/mosaique months --data-dir $(DATA_DIR)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
@@ -9,6 +10,7 @@ from rio_tiler.errors import PointOutsideBounds
 
 from app.presets import PRESETS
 from app.readers import MonthLayer, MonthLayerReader
+from app.tilejson import truecolor_tiles_url
 from mosaic.catalog import Catalog, Month
 from mosaic.layers import LAYERS
 from processing.layout import Flag
@@ -28,7 +30,11 @@ def api_router(catalog: Catalog) -> APIRouter:
         lon: Annotated[float, Path(ge=-180, le=180)],
         lat: Annotated[float, Path(ge=-85.05, le=85.05)],
     ) -> dict:
-        """Reflectance, NDVI, flag and date of the pixel at lon/lat in every published month."""
+        """Reflectance, NDVI, flag and date of the pixel at lon/lat in every published month.
+
+        ``valid`` is true where the month saw clear land there; otherwise ``reason`` says why not
+        (``cloud``, ``snow``, ``water``, ``nodata``), for a chart to draw a gap with its reason.
+        Values are given wherever the month has data, valid or not (a cloud top, snow)."""
         return {"coordinates": [lon, lat], "months": [_point(m, lon, lat) for m in catalog.months()]}
 
     @router.get("/api/presets", tags=["Months"], summary="Rendering presets")
@@ -60,24 +66,48 @@ def _point(month: Month, lon: float, lat: float) -> dict:
     b4, b8 = refl[2], refl[3]
     ndvi = (b8 - b4) / (b8 + b4) if b4 is not None and b8 is not None and (b8 + b4) else None
     flag = values["flags"][0]
+    doy = values["dates"][0]
+    reason = _invalid_reason(None if flag is None or None in refl else Flag(int(flag)))
     return {
         "month": month.month,
         "build_id": month.build_id,
+        "valid": reason is None,
+        "reason": reason,
         "reflectance": dict(zip(LAYERS["reflectance"].bands, [None if v is None else v / 10000 for v in refl],
                                 strict=True)),
         "ndvi": None if ndvi is None else round(ndvi, 4),
         "flag": None if flag is None else int(flag),
         "flag_name": None if flag is None else Flag(int(flag)).name.lower(),
-        "day_of_year": None if values["dates"][0] is None else int(values["dates"][0]),
+        "day_of_year": None if doy is None else int(doy),
+        "date": None if doy is None else (date(int(month.month[:4]), 1, 1) + timedelta(days=int(doy))).isoformat(),
     }
 
 
+def _resolution(recorded: dict) -> dict:
+    """The month's resolution: zoom, ground size at 46.5 N, every source pixel kept or not, label."""
+    return {key: recorded[key] for key in ("zoom", "ground_m", "full", "label")}
+
+
+def _invalid_reason(flag: Flag | None) -> str | None:
+    """Why a month does not show clear land at a pixel (None: it does).
+
+    Only land is valid for the point chart: NDVI and reflectance of water, snow or a cloud top
+    say nothing of the vegetation (the difference maps, which compare surfaces, also accept
+    water and snow)."""
+    if flag is None or flag == Flag.NODATA:
+        return "nodata"
+    return None if flag == Flag.LAND else flag.name.lower()
+
+
 def _describe(month: Month, request: Request) -> dict:
-    """Public description of a month (no file paths)."""
+    """Public description of a month (no file paths); true colour links lead to the pre-rendered tiles."""
     w, s, e, n = month.bounds
     base = str(request.base_url).rstrip("/")
     pin = f"build={month.build_id}"
     summary = month.summary
+    resolution = summary.get("resolution")  # builds published before it was recorded have none
+    stored = truecolor_tiles_url(base, month)
+    tilejson = f"{base}/months/{month.month}/{{layer}}/WebMercatorQuad/tilejson.json?{pin}"
     return {
         "month": month.month,
         "build_id": month.build_id,
@@ -86,6 +116,7 @@ def _describe(month: Month, request: Request) -> dict:
         "center": [(w + e) / 2, (s + n) / 2, max(0, month.region_zoom - 2)],
         "minzoom": 0,
         "maxzoom": month.zoom,
+        **({"resolution": _resolution(resolution)} if resolution else {}),
         "coverage": summary.get("coverage"),
         "products": summary.get("products"),
         "missing_tiles": summary.get("missing_tiles"),
@@ -93,22 +124,26 @@ def _describe(month: Month, request: Request) -> dict:
             "wmts": f"{base}/wmts/WMTSCapabilities.xml",
             "layers": {
                 layer: {
-                    "tilejson": f"{base}/months/{month.month}/{layer}/WebMercatorQuad/tilejson.json?{pin}",
-                    "tiles": f"{base}/months/{month.month}/{layer}/tiles/WebMercatorQuad/{{z}}/{{x}}/{{y}}?{pin}",
+                    "tilejson": tilejson.format(layer=layer),
+                    "tiles": stored if layer == "truecolor" else
+                    f"{base}/months/{month.month}/{layer}/tiles/WebMercatorQuad/{{z}}/{{x}}/{{y}}?{pin}",
                     "point": f"{base}/months/{month.month}/{layer}/point/{{lon}},{{lat}}?{pin}",
                 }
                 for layer in LAYERS
             },
             "presets": {
                 name: {
-                    "tiles": f"{base}/months/{month.month}/{p.layer}/tiles/WebMercatorQuad/{{z}}/{{x}}/{{y}}.png"
-                    f"?{pin}" + (f"&{p.query()}" if p.params else ""),
-                    "tilejson": f"{base}/months/{month.month}/{p.layer}/WebMercatorQuad/tilejson.json"
-                    f"?{pin}&tilesize=256&tile_format=png" + (f"&{p.query()}" if p.params else ""),
+                    "tiles": stored if name == "truecolor" else
+                    f"{base}/months/{month.month}/{p.layer}/tiles/WebMercatorQuad/{{z}}/{{x}}/{{y}}{p.extension}"
+                    f"?{pin}&{p.query()}",
+                    "tilejson": tilejson.format(layer=p.layer) if name == "truecolor" else
+                    f"{tilejson.format(layer=p.layer)}&tilesize=256{'&tile_format=png' * bool(p.extension)}"
+                    f"&{p.query()}",
                 }
                 for name, p in PRESETS.items()
             },
-            "stored_jpeg": f"{base}/months/{month.month}/truecolor/{{z}}/{{x}}/{{y}}.jpg?{pin}",
-            "stored": f"{base}/months/{month.month}/truecolor/{{z}}/{{x}}/{{y}}?{pin}",
+            "stored_jpeg": truecolor_tiles_url(base, month, jpeg=True),
+            "stored": stored,
+            "stored_2x": truecolor_tiles_url(base, month, 512),
         },
     }

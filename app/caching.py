@@ -16,18 +16,20 @@ from urllib.parse import parse_qs
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 IMMUTABLE = "public, max-age=31536000, immutable"
+TILE_PATHS = ("/months/", "/diff/", "/wmts/tiles/")  # /wmts/tiles/: WMTS Time layers, never pinned
 
 
 @dataclass(frozen=True)
 class CacheHeadersMiddleware:
-    """Pure-ASGI middleware adding Cache-Control and ETag to tile (``/months/``, ``/diff/``) responses."""
+    """Pure-ASGI middleware adding Cache-Control and ETag to tile (``TILE_PATHS``) responses."""
 
     app: ASGIApp
     latest_max_age: int = 60
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Decide the caching of a request from its URL alone."""
-        if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD") or not scope["path"].startswith(("/months/", "/diff/")):
+        tile = scope["type"] == "http" and scope["path"].startswith(TILE_PATHS)
+        if not tile or scope["method"] not in ("GET", "HEAD"):
             await self.app(scope, receive, send)
             return
         query = scope.get("query_string", b"")

@@ -25,7 +25,7 @@ def _csv(value: str | None) -> list[str] | None:
 @main.command()
 @click.option("--tiles", help="Comma-separated tile ids, e.g. T31TCJ,T31TDJ [default: all 95].")
 @click.option("--months", default="2018-07,2018-08", show_default=True,
-              help="Comma-separated months, YYYY-MM.")
+              help="Months: a comma list of YYYY-MM and/or ranges, e.g. 2018-01..2018-12,2019-07.")
 @click.option("--pixel-size", type=float, default=200.0, show_default=True,
               help="R1 pixel size in metres (R2: twice as coarse); 10 gives real-size products.")
 @click.option("--zip", "as_zip", is_flag=True,
@@ -45,7 +45,8 @@ def sample(
     out: Path,
 ) -> None:
     """Write synthetic Theia L3A products (real layout) for France tiles and months."""
-    from sample import DEFAULT_MONTHS, generate_products
+    from sample import generate_products
+    from sample.months import expand_months
 
     counts = {True: 0, False: 0}
 
@@ -57,7 +58,7 @@ def sample(
         generate_products(
             out,
             tiles=_csv(tiles),
-            months=_csv(months) or DEFAULT_MONTHS,
+            months=expand_months(months),
             pixel_size=pixel_size,
             as_zip=as_zip,
             seed=seed,
@@ -98,7 +99,9 @@ def _settings(data_dir: str | None, **overrides: object):  # type: ignore[no-unt
               help="Products: folders of products, product folders or zips (repeat, or list after it).")
 @click.argument("more_inputs", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--zoom", type=click.IntRange(0, 18), default=None,
-              help="Output WebMercatorQuad zoom [default: nearest to the inputs' pixel size].")
+              help="Output WebMercatorQuad zoom [default: the coarsest keeping every source pixel, 14 for 10 m]; "
+                   "a coarser zoom makes a lighter product (13 for 10 m: about 13 m, drops ~42 % of the pixels), "
+                   "named as such in the manifest, /api/months and `mosaique months`.")
 @click.option("--scheduler", default=None,
               help="Dask scheduler address (tcp://...), or 'sync' to run in this process "
                    "[default: $MOSAIQUE_DASK_SCHEDULER, else a LocalCluster sized to the machine].")
@@ -176,8 +179,9 @@ def months(as_json: bool, data_dir: str | None) -> None:
         click.echo(f"no published month in {settings.data_dir}")
     for e in entries:
         cov = e["coverage"]
+        label = e["resolution"]["label"] if e.get("resolution") else f"zoom {e['zoom']}"
         click.echo(
-            f"{e['month']}  build {e['build_id']}  {e['products']} products  zoom {e['zoom']}  "
+            f"{e['month']}  build {e['build_id']}  {e['products']} products  {label}  "
             f"land {cov['land']:.1f}% water {cov['water']:.1f}% snow {cov['snow']:.1f}% "
             f"cloud {cov['cloud']:.1f}% no data {cov['nodata']:.1f}%  missing tiles {len(e['missing_tiles'])}"
         )
@@ -216,7 +220,10 @@ def serve(host: str, port: int, workers: int | None, data_dir: str | None) -> No
 
     import uvicorn
 
+    from app.memory import limit_malloc_arenas
+
     settings = _settings(data_dir, workers=workers)
+    limit_malloc_arenas(settings.malloc_arenas)  # before any reading thread starts
     # Worker processes build the app from the environment: hand them the resolved data directory.
     os.environ["MOSAIQUE_DATA_DIR"] = settings.data_dir if settings.remote else str(settings.local_data_dir())
     click.echo(f"serving {settings.data_dir} on http://{host}:{port}")

@@ -10,9 +10,11 @@ import logging
 from typing import Annotated, Literal
 
 import morecantile
+import numexpr
 from fastapi import Depends, FastAPI, Path, Query, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from rio_tiler.errors import PointOutsideBounds, RioTilerError, TileOutsideBounds
 from titiler.core.errors import DEFAULT_STATUS_CODES, add_exception_handlers
 from titiler.core.factory import TilerFactory
@@ -20,9 +22,12 @@ from titiler.core.factory import TilerFactory
 from app.access import AccessLogMiddleware
 from app.admin import admin_router
 from app.api import api_router
+from app.bands import band_params
 from app.caching import CacheHeadersMiddleware
 from app.changes import changes_router
+from app.context import context_router
 from app.differences import differences_router
+from app.fastpath import StoredTilesFastPath
 from app.faults import install_fault_handling
 from app.filecache import FileCache
 from app.headers import SecurityHeadersMiddleware
@@ -30,10 +35,12 @@ from app.jobs import JobConflict, JobNotFound, JobStore
 from app.limits import BoundedPartParams, bounded_algorithm, check_request, client_error
 from app.metrics import Metrics, metrics_router
 from app.page import mount_page
+from app.places import places_router
 from app.prerendered import prerendered_router
 from app.readers import MonthLayer, MonthLayerReader
 from app.rendering import render_tile
 from app.settings import Settings
+from app.tilejson import tilejson_router
 from app.timelapse import timelapse_router
 from app.validity import validity_router
 from app.wmts import wmts_router
@@ -60,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     catalog = Catalog(settings.data_dir, ttl=settings.catalog_ttl)
     configure_reads(settings.gdal_cachemax, settings.http_timeout, settings.http_retries)  # all GDAL settings
+    numexpr.set_num_threads(1)  # expressions (NDVI) run in the request's thread: a pool per call only adds waits
     app = FastAPI(
         title="Mosaïque",
         description="Monthly Sentinel-2 mosaics of France (Theia L3A), as web map tiles.",
@@ -86,9 +94,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         add_viewer=False,
         render_func=render_tile,
         img_part_dependency=BoundedPartParams,
+        layer_dependency=band_params,  # expressions may name the bands (B4, B8...)
         process_dependency=bounded_algorithm,
     )
-    app.include_router(prerendered_router(catalog))  # before the tiler: its paths are more specific
+    stored = prerendered_router(catalog)
+    app.include_router(stored)  # before the tiler: its paths are more specific
+    app.include_router(tilejson_router(catalog))  # the true colour's TileJSON, in place of the tiler's
     app.include_router(tiler.router, prefix="/months/{month}/{layer}", tags=["Tiles"])
     app.include_router(wmts_router(catalog))
     app.include_router(differences_router(catalog))
@@ -104,12 +115,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                       wait=min(settings.compute_wait, settings.request_timeout / 2)))
     app.include_router(validity_router(catalog, settings.cache_max_age))
     app.include_router(timelapse_router(catalog, cache, settings))
+    app.include_router(places_router())
+    app.include_router(context_router(settings.frontend_dir))
     mount_page(app, settings.frontend_dir)
     add_exception_handlers(app, STATUS_CODES)
     for cls, code in STATUS_CODES.items():  # TiTiler's handlers would echo str(exc): file paths
         if code >= 500:
             app.add_exception_handler(cls, _internal_error)
     app.add_exception_handler(RioTilerError, client_error)  # reads refused for the request's sake
+    routes = {route.path: route for route in stored.routes if isinstance(route, APIRoute)}
+    app.add_middleware(StoredTilesFastPath, catalog=catalog, routes=routes)  # innermost: stored tiles, sooner
     install_fault_handling(app, settings, catalog)  # unreadable data: 503 + Retry-After; request timeouts
     app.add_middleware(CacheHeadersMiddleware, latest_max_age=settings.cache_max_age)
     if settings.cors_origins:

@@ -1,4 +1,5 @@
-"""Prometheus metrics: requests and latency by route and status, tiles served, build jobs and durations.
+"""Prometheus metrics: requests and latency by route and status, tiles served, build jobs and durations,
+and what holds the memory (the process's RSS, GDAL's block caches, the readers kept open).
 
 With several server processes each one keeps its own counters (scrape them per process).
 """
@@ -10,11 +11,20 @@ from dataclasses import dataclass, field
 
 from fastapi import APIRouter
 from fastapi.responses import Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    ProcessCollector,
+    generate_latest,
+)
 from prometheus_client.core import GaugeMetricFamily, Metric, SummaryMetricFamily
 from starlette.types import Scope
 
 from app.jobs import JobStore
+from app.memory import block_cache_used
+from app.readers import kept_readers
 
 MONTH_PREFIX = "/months/{month}/{layer}"
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -37,6 +47,8 @@ class Metrics:
                              ["kind"], registry=self.registry)
         if self.jobs is not None:
             self.registry.register(JobsCollector(self.jobs))
+        ProcessCollector(registry=self.registry)  # process_resident_memory_bytes, open fds, CPU
+        self.registry.register(MemoryCollector())
 
     def observe(self, scope: Scope, status: int, seconds: float) -> None:
         """Count and time one answered HTTP request under its route template."""
@@ -66,6 +78,20 @@ class JobsCollector:
         for outcome, (count, total) in self.jobs.durations().items():
             durations.add_metric([outcome], count, total)
         yield durations
+
+
+class MemoryCollector:
+    """GDAL's block caches and the kept readers, read at each scrape: what an RSS that grows is made of."""
+
+    def collect(self) -> Iterator[Metric]:
+        """Bytes in each GDAL library's block cache (at most MOSAIQUE_GDAL_CACHEMAX each), readers kept."""
+        cache = GaugeMetricFamily("mosaique_gdal_block_cache_bytes", "Bytes in GDAL's raster block cache, by "
+                                  "GDAL library in the process.", labels=["library"])
+        for library, used in block_cache_used().items():
+            cache.add_metric([library], used)
+        yield cache
+        yield GaugeMetricFamily("mosaique_kept_readers", "Idle open readers kept for the next request.",
+                                value=kept_readers())
 
 
 def metrics_router(metrics: Metrics) -> APIRouter:

@@ -1,127 +1,127 @@
-"""Pre-rendered true-colour tiles straight from the COG blocks, without decoding anything.
+"""Pre-rendered true-colour tiles: the COG's own JPEG blocks, answered without decoding anything.
 
-The true-colour COGs are JPEG-compressed, with 256 px blocks aligned on the web tiles of their
-zoom level and of each overview level. A JPEG tile is therefore already stored: its bytes are
-the block's compressed data behind the file's shared JPEG tables. This route reassembles that
-standalone JPEG (tables + block) and answers it. Zooms the files do not hold (overzoom, the
-lowest zooms) are rendered from the COG in the same request, as the dynamic route would (a
-redirect would cost the client a second round trip).
+The true-colour COGs store every tile of their zoom and overview levels as a JPEG block
+(:mod:`app.blocks`). ``{z}/{x}/{y}.jpg`` answers that block as a standalone JPEG (no data
+black); ``{z}/{x}/{y}``, the route map clients are given, answers it where every pixel of the
+tile is valid and a PNG with transparent no data elsewhere. Both answer an empty 204 where the
+month has no data. What the files do not store (overzoom, the lowest zooms, a ``tilesize``
+other than 256) is rendered from the COG in the same request (a redirect would cost the client
+a second round trip): HiDPI tiles (``@2x`` or ``tilesize=512``) are the four stored tiles of the
+next zoom, decoded and encoded again as one 512 px tile, so they hold the same pixels. The
+rendered tiles answered lately are kept (32 MB): stored tiles cost nothing to answer again.
 
-JPEG has no transparency: no-data pixels come out black, and a tile without any data is an
-empty 204 (as on every tile route). The second route, for maps that show
-what lies under the mosaic (the page), answers the stored block only where the tile's no-data
-mask block is all valid, and a PNG with transparent no data elsewhere.
+:mod:`app.fastpath` answers the stored cases of these routes before FastAPI sees them; both
+decide through :func:`stored_tile`, so the two give the same answer.
 """
 
 from __future__ import annotations
 
-import math
 import threading
-from functools import lru_cache
+from collections import OrderedDict
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from fastapi.responses import Response
-from osgeo import gdal
 from rio_tiler.errors import TileOutsideBounds
 from titiler.core.resources.enums import ImageType
 
+from app.blocks import EMPTY, FULL, INDEXES, stored_block
+from app.limits import MAX_TILESIZE
 from app.readers import MonthLayer, MonthLayerReader
 from app.rendering import render_tile
 from mosaic.catalog import Catalog, Month
 from mosaic.store import BUILD_ID_PATTERN
 from processing.naming import MONTH_PATTERN
 
-WORLD = 20037508.342789244
-TILE = 256
-_lock = threading.Lock()  # GDAL dataset handles are not shared across threads unlocked
+STORED_SIZE = 256
+NO_DATA = b""
+"""What :func:`stored_tile` returns for a tile without any valid pixel (answered 204)."""
+ROUTE = "/months/{month}/truecolor/{z}/{x}/{y}"
+"""The stored-or-transparent route (the one map clients are given); ``.jpg`` and ``@2x`` variants follow it."""
 
 
-class _BlockIndex:
-    """Where each JPEG block of a COG lies, by (level, column, row)."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        ds = gdal.Open(path)
-        if ds is None:
-            raise OSError(f"cannot open {path}: {gdal.GetLastErrorMsg()}")
-        gt = ds.GetGeoTransform()
-        self.left, self.top, self.res = gt[0], gt[3], gt[1]
-        band = ds.GetRasterBand(1)
-        tables = band.GetMetadataItem("JPEGTABLES", "TIFF")
-        self.tables = bytes.fromhex(tables)[:-2] if tables else b""  # without its end-of-image marker
-        self.levels = [band] + [band.GetOverview(i) for i in range(band.GetOverviewCount())]
-        mask = band.GetMaskBand()
-        self.masks = [mask] + [mask.GetOverview(i) for i in range(mask.GetOverviewCount())]
-        self._ds = ds  # keeps the bands valid
-
-    def block(self, level: int, col: int, row: int) -> tuple[int, int] | None:
-        """(offset, size) of a block, or None where there is none (outside, or empty)."""
-        if not 0 <= level < len(self.levels):
-            return None
-        band = self.levels[level]
-        if not (0 <= col < math.ceil(band.XSize / TILE) and 0 <= row < math.ceil(band.YSize / TILE)):
-            return None
-        with _lock:
-            gdal.ErrorReset()
-            offset = band.GetMetadataItem(f"BLOCK_OFFSET_{col}_{row}", "TIFF")
-            size = band.GetMetadataItem(f"BLOCK_SIZE_{col}_{row}", "TIFF")
-            if gdal.GetLastErrorType() >= gdal.CE_Failure:  # the block index could not be read: not "empty"
-                raise OSError(f"{self.path}: {gdal.GetLastErrorMsg()}")
-        if not offset or not size or int(size) == 0:
-            return None
-        return int(offset), int(size)
-
-    def full(self, level: int, col: int, row: int) -> bool:
-        """Whether every pixel of a block is valid (its no-data mask block is all 255)."""
-        if level >= len(self.masks):
-            return False
-        with _lock:
-            mask = self.masks[level].ReadRaster(col * TILE, row * TILE, TILE, TILE)
-        return mask is not None and mask.count(255) == len(mask)
-
-    def read(self, offset: int, size: int) -> bytes:
-        """Bytes of a block (through GDAL's file systems: local, /vsicurl/, /vsis3/)."""
-        handle = gdal.VSIFOpenL(self.path, "rb")
-        if handle is None:
-            raise OSError(f"cannot open {self.path}: {gdal.GetLastErrorMsg()}")
-        try:
-            gdal.VSIFSeekL(handle, offset, 0)
-            data = gdal.VSIFReadL(1, size, handle)
-        finally:
-            gdal.VSIFCloseL(handle)
-        if data is None or len(data) != size:
-            raise OSError(f"{self.path}: short read")
-        return data
-
-
-@lru_cache(maxsize=512)
-def _index(path: str) -> _BlockIndex:
-    with _lock:
-        return _BlockIndex(path)  # builds are immutable: an index never goes stale
-
-
-def stored_jpeg(path: str, z: int, x: int, y: int, full: bool = False) -> bytes | None:
-    """The standalone JPEG of web tile z/x/y if ``path`` stores it as a block, else None
-    (also None, with ``full``, when some pixel of the tile is no data)."""
-    index = _index(path)
-    level_res = 2 * WORLD / (TILE * 2**z)
-    level = round(math.log2(level_res / index.res))
-    if level < 0 or not math.isclose(index.res * 2**level, level_res, rel_tol=1e-9):
+def stored_tile(month: Month, z: int, x: int, y: int, transparent: bool) -> bytes | None:
+    """The stored JPEG of tile z/x/y; ``NO_DATA`` where the month has none there; None when it must be rendered
+    (not stored, or, with ``transparent``, some pixel is no data)."""
+    source = month.source("truecolor", z, x, y)
+    if source is None:
+        return NO_DATA
+    if z > month.zoom:
         return None
-    col = (-WORLD + x * TILE * level_res - index.left) / (TILE * level_res)
-    row = (index.top - (WORLD - y * TILE * level_res)) / (TILE * level_res)
-    if abs(col - round(col)) > 1e-6 or abs(row - round(row)) > 1e-6:
+    try:
+        found = stored_block(source, z, x, y)
+    except (OSError, RuntimeError):
+        INDEXES.clear()  # an index that met a read error may hold a half-read block table
+        raise
+    if found is None:
         return None
-    found = index.block(level, round(col), round(row))
-    if found is None or full and not index.full(level, round(col), round(row)):
-        return None
-    data = index.read(*found)
-    return index.tables + data[2:] if index.tables else data
+    index, block = found
+    if block.state == EMPTY:
+        return NO_DATA
+    if not block.offset or transparent and block.state != FULL:
+        return None  # (a valid block of zeros is not stored: SPARSE_OK)
+    return index.jpeg(block)
+
+
+class _Rendered:
+    """The rendered tiles answered lately, up to ``max_bytes`` (builds are immutable: keyed by build folder).
+
+    A rendered tile costs 3-10 ms of CPU (a PNG with transparency most), a stored one 0.1 ms: map
+    clients ask for the same tiles again and again, so the few rendered ones are kept."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes, self.size = max_bytes, 0
+        self._tiles: OrderedDict[tuple, tuple[bytes, str]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> tuple[bytes, str] | None:
+        """A kept tile (now the most recently used), or None."""
+        with self._lock:
+            found = self._tiles.get(key)
+            if found is not None:
+                self._tiles.move_to_end(key)
+            return found
+
+    def put(self, key: tuple, tile: tuple[bytes, str]) -> None:
+        """Keep a tile, dropping the least recently used beyond ``max_bytes``."""
+        with self._lock:
+            if key not in self._tiles:
+                self._tiles[key] = tile
+                self.size += len(tile[0])
+            while self.size > self.max_bytes:
+                self.size -= len(self._tiles.popitem(last=False)[1][0])
+
+
+RENDERED = _Rendered(32 * 2**20)
+
+
+def rendered_tile(month: Month, z: int, x: int, y: int, size: int, transparent: bool) -> Response:
+    """Tile z/x/y rendered from the COG at ``size`` px: JPEG, or PNG with transparent no data if ``transparent``
+    and some pixel is no data; 204 where no pixel is valid."""
+    key = (month.folder, z, x, y, size, transparent)
+    found = RENDERED.get(key)
+    if found is None:
+        image = MonthLayerReader(MonthLayer(month, "truecolor")).tile(x, y, z, tilesize=size)
+        output = ImageType.png if transparent and not image.mask.all() else ImageType.jpeg
+        found = render_tile(image, output_format=output) if image.mask.any() else (NO_DATA, "")
+        RENDERED.put(key, found)
+    if found[0] == NO_DATA:
+        raise TileOutsideBounds(f"tile {z}/{x}/{y} holds no data of {month.month}")
+    return Response(found[0], media_type=found[1])
+
+
+def truecolor_tile(month: Month, z: int, x: int, y: int, size: int, transparent: bool) -> Response:
+    """The answer of every true-colour tile route: stored where it can be, else rendered."""
+    found = stored_tile(month, z, x, y, transparent) if size == STORED_SIZE else None
+    if found == NO_DATA:
+        raise TileOutsideBounds(f"tile {z}/{x}/{y} holds no data of {month.month}")
+    if found is not None:
+        return Response(found, media_type="image/jpeg")
+    return rendered_tile(month, z, x, y, size, transparent)
 
 
 def prerendered_router(catalog: Catalog) -> APIRouter:
-    """Stored true-colour tiles: ``{z}/{x}/{y}.jpg`` always JPEG, ``{z}/{x}/{y}`` JPEG or PNG."""
+    """True-colour tiles: ``{z}/{x}/{y}`` stored JPEG or PNG, ``{z}/{x}/{y}.jpg`` always JPEG; ``@2x``: 512 px."""
     router = APIRouter(tags=["Tiles"])
 
     def address(
@@ -130,47 +130,31 @@ def prerendered_router(catalog: Catalog) -> APIRouter:
         x: Annotated[int, Path(ge=0)],
         y: Annotated[int, Path(ge=0)],
         build: Annotated[str | None, Query(pattern=BUILD_ID_PATTERN)] = None,
-    ) -> tuple[Month, int, int, int]:
-        """The month (its latest or pinned build) and the tile (inside the grid: app.limits checks it)."""
-        return catalog.get(month, build), z, x, y
+        tilesize: Annotated[int, Query(ge=1, le=512, description=(
+            "Tile width and height in pixels: 256 is stored, 512 (HiDPI) is the next zoom's four tiles"))] = 256,
+    ) -> tuple[Month, int, int, int, int]:
+        """The month (its latest or pinned build), the tile (inside the grid: app.limits checks it) and its size."""
+        return catalog.get(month, build), z, x, y, tilesize
 
-    def tile(where: tuple[Month, int, int, int], transparent: bool) -> Response:
-        m, z, x, y = where
-        source = m.source("truecolor", z, x, y)
-        if source is None:
-            raise TileOutsideBounds(f"tile {z}/{x}/{y} holds no data of {m.month}")
-        try:
-            jpeg = stored_jpeg(source, z, x, y, full=transparent) if z <= m.zoom else None
-        except (OSError, RuntimeError):
-            _index.cache_clear()  # an index that met a read error may hold a half-read block table
-            raise
-        if jpeg is not None:
-            return Response(jpeg, media_type="image/jpeg")
-        image = MonthLayerReader(MonthLayer(m, "truecolor")).tile(x, y, z)
-        if not image.mask.any():  # a block the COG does not store (sparse), or no data at all
-            raise TileOutsideBounds(f"tile {z}/{x}/{y} holds no data of {m.month}")
-        content, media_type = render_tile(image, output_format=ImageType.png if transparent else ImageType.jpeg)
-        return Response(content, media_type=media_type)
-
-    @router.get(
-        "/months/{month}/truecolor/{z}/{x}/{y}.jpg",
-        summary="Pre-rendered true-colour JPEG tile (256 px; no data black)",
-        response_class=Response,
-        responses={200: {"content": {"image/jpeg": {}}}, 204: {"description": "no data here"}},
-    )
-    def stored(where: tuple[Month, int, int, int] = Depends(address)) -> Response:
-        """A stored block when the files hold this zoom; otherwise the tile rendered from the COG."""
-        return tile(where, transparent=False)
-
-    @router.get(
-        "/months/{month}/truecolor/{z}/{x}/{y}",
-        summary="True-colour tile (256 px): the stored JPEG where every pixel is valid, else a PNG",
-        response_class=Response,
-        responses={200: {"content": {"image/jpeg": {}, "image/png": {}}}, 204: {"description": "no data here"}},
-    )
-    def stored_or_transparent(where: tuple[Month, int, int, int] = Depends(address)) -> Response:
-        """The stored JPEG block of a tile without no data (about 1 ms); a PNG with transparent no
-        data where the tile has some, or where the files do not store this zoom."""
-        return tile(where, transparent=True)
-
+    responses = {200: {"content": {"image/jpeg": {}, "image/png": {}}}, 204: {"description": "no data here"}}
+    for suffix, scale, transparent in (("@2x.jpg", 2, False), ("@2x", 2, True), (".jpg", 1, False), ("", 1, True)):
+        what = "JPEG (no data black)" if not transparent else "stored JPEG where every pixel is valid, else PNG"
+        router.add_api_route(
+            ROUTE + suffix, _endpoint(address, scale, transparent), methods=["GET"], response_class=Response,
+            summary=f"True-colour tile{' (512 px)' if scale == 2 else ''}: {what}", responses=responses,
+            name=f"truecolor{suffix}",
+        )
     return router
+
+
+def _endpoint(address: object, scale: int, transparent: bool) -> object:
+    """The endpoint of one true-colour route variant."""
+
+    def endpoint(where: tuple[Month, int, int, int, int] = Depends(address)) -> Response:  # type: ignore[arg-type]
+        """Pre-rendered true colour (the stored block where the files hold it; rendered otherwise)."""
+        m, z, x, y, size = where
+        if size * scale > MAX_TILESIZE:
+            raise HTTPException(400, f"tilesize must be at most {MAX_TILESIZE // scale} with @{scale}x")
+        return truecolor_tile(m, z, x, y, size * scale, transparent)
+
+    return endpoint

@@ -29,6 +29,9 @@ class Preset:
     layer: str
     params: tuple[tuple[str, str], ...] = field(default=())
     description: str = ""
+    extension: str = ".png"
+    """Of the advertised tile URLs: ``.png`` (one band + colormap: a paletted PNG, cheap), or none (JPEG where
+    every pixel is valid, PNG with transparency elsewhere: RGB PNGs cost several times a JPEG)."""
 
     def query(self) -> str:
         """The preset's query string (URL-encoded)."""
@@ -39,11 +42,11 @@ PRESETS: dict[str, Preset] = {
     p.name: p
     for p in (
         Preset("truecolor", "True colour", "truecolor",
-               description="B4/B3/B2, reflectance 0-0.2 stretched to 0-255 for every tile and month."),
+               description="B4/B3/B2, reflectance 0-0.2 stretched to 0-255 for every tile and month.", extension=""),
         Preset("falsecolor", "False-colour infrared", "reflectance",
                (("bidx", "4"), ("bidx", "3"), ("bidx", "2"),
                 ("rescale", "0,5000"), ("rescale", "0,2500"), ("rescale", "0,2500")),
-               "B8/B4/B3: vegetation red."),
+               "B8/B4/B3: vegetation red.", extension=""),
         Preset("ndvi", "NDVI", "reflectance",
                (("expression", "(b4-b3)/(b4+b3)"), ("rescale", "-0.2,0.9"), ("colormap_name", "rdylgn")),
                "(B8 - B4) / (B8 + B4), -0.2 (brown) to 0.9 (green)."),

@@ -9,6 +9,7 @@ never sees a file path in a URL.
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -29,6 +30,7 @@ from rio_tiler.io.base import BaseReader
 from rio_tiler.io.rasterio import Reader
 from rio_tiler.models import ImageData, Info, PointData
 
+from app.bands import band_names, unnamed
 from mosaic.catalog import Month
 
 
@@ -125,6 +127,12 @@ def _keep(key: tuple[str, str], reader: Reader, identity: tuple[int, ...] | None
         old.close()
 
 
+def kept_readers() -> int:
+    """How many idle readers are kept open."""
+    with _lock:
+        return sum(map(len, _idle.values()))
+
+
 def close_idle_readers() -> None:
     """Close every idle kept reader (after a failed read; before GDAL's caches are cleared)."""
     with _lock:
@@ -167,35 +175,52 @@ class MonthLayerReader(BaseReader):
         if source is None:
             raise PointOutsideBounds(f"no data of {self.input.month.month} at {lon}, {lat}")
         with open_reader(source, self.tms) as src:
-            return src.point(lon, lat, **kwargs)
+            point = src.point(lon, lat, **kwargs)
+        if not kwargs.get("expression"):  # (see _named)
+            point.band_descriptions = band_names(self.input.layer, kwargs.get("indexes"))  # type: ignore[arg-type]
+        return point
 
     def info(self) -> Info:
         """Dataset description (of the month's overview COG, plus the month's bounds and zooms)."""
         with open_reader(self.input.month.overview(self.input.layer), self.tms) as src:
             info = src.info()
-        return info.model_copy(update={"bounds": self.bounds, "crs": WGS84_CRS.to_string(),
-                                       "minzoom": self.minzoom, "maxzoom": self.maxzoom})
+        update = {"bounds": self.bounds, "crs": WGS84_CRS.to_string(), "minzoom": self.minzoom, "maxzoom": self.maxzoom}
+        if unnamed([d for _, d in info.band_descriptions]):  # a build from before band names
+            update["band_descriptions"] = [(f"b{i}", n) for i, n in enumerate(band_names(self.input.layer), 1)]
+        return info.model_copy(update=update)
 
     def statistics(self, **kwargs: object) -> dict:
         """Band statistics of the whole month (from the overview COG)."""
         with open_reader(self.input.month.overview(self.input.layer), self.tms) as src:
-            return src.statistics(**kwargs)
+            stats = src.statistics(**kwargs)
+        if kwargs.get("expression"):
+            return stats
+        names = band_names(self.input.layer)  # rio-tiler 9.4 describes every band as the last one
+        return {key: s.model_copy(update={"description": names[int(key[1:]) - 1]})
+                if re.fullmatch(r"b\d+", key) and int(key[1:]) <= len(names) else s for key, s in stats.items()}
 
     def preview(self, **kwargs: object) -> ImageData:
         """A small image of the whole month (from the overview COG)."""
         with open_reader(self.input.month.overview(self.input.layer), self.tms) as src:
-            return src.preview(**kwargs)
+            return self._named(src.preview(**kwargs), kwargs)
 
     def part(self, bbox: tuple[float, float, float, float], **kwargs: object) -> ImageData:
         """An area of the month (through the VRT; callers bound its size)."""
         with open_reader(self.input.month.vrt(self.input.layer), self.tms) as src:
-            return src.part(bbox, **kwargs)
+            return self._named(src.part(bbox, **kwargs), kwargs)
 
     def feature(self, shape: dict, **kwargs: object) -> ImageData:
         """An area of the month under a GeoJSON feature (through the VRT)."""
         _check_shape_bounds(shape, kwargs.get("shape_crs") or WGS84_CRS)
         with open_reader(self.input.month.vrt(self.input.layer), self.tms) as src:
-            return src.feature(shape, **kwargs)
+            return self._named(src.feature(shape, **kwargs), kwargs)
+
+    def _named(self, image: ImageData, kwargs: dict) -> ImageData:
+        """The image's bands described by the layer's band names (statistics report them), unless an expression
+        made them: rio-tiler 9.4 describes every band read as the last one, and older builds name none."""
+        if not kwargs.get("expression"):
+            image.band_descriptions = band_names(self.input.layer, kwargs.get("indexes"))  # type: ignore[arg-type]
+        return image
 
 
 _READ_OPTIONS = frozenset({"nodata", "resampling_method", "reproject_method", "unscale", "post_process"})

@@ -6,6 +6,12 @@ filtering at zlib level 6. So 8-bit images are written by GDAL directly (MEM dat
 ``/vsimem/``), and a one-band image with a colormap (NDVI, differences, validity) becomes a
 paletted PNG: one byte per pixel, the colormap as its palette, masked pixels on an index the
 tile does not use, made transparent. Anything else goes to TiTiler's own ``render_image``.
+
+Data of a type the format cannot hold (int16 reflectance asked as PNG) is stretched to bytes
+here, band by band over the type's range (or the dataset statistics), valid pixels only:
+TiTiler's own stretch indexes the 2-D mask by band number, which fails (a 500) on any tile with
+fewer rows than bands (``tilesize=1``). An image the request made that no encoder takes (band
+count, shape) is a 400 that says why, never a 500.
 """
 
 from __future__ import annotations
@@ -16,8 +22,10 @@ from typing import Any
 
 import numpy as np
 from osgeo import gdal
+from rio_tiler.errors import RioTilerError
 from rio_tiler.models import ImageData
 from rio_tiler.types import ColorMapType
+from rio_tiler.utils import linear_rescale
 from titiler.core.resources.enums import ImageType
 from titiler.core.utils import render_image
 
@@ -25,6 +33,13 @@ _DRIVERS = {ImageType.png: "PNG", ImageType.jpeg: "JPEG", ImageType.jpg: "JPEG",
 # rio-tiler's quality defaults; PNG at zlib level 2, not 6: 3-6x faster, 7-17 % larger (measured).
 _OPTIONS = {"PNG": ["ZLEVEL=2"], "JPEG": ["QUALITY=85"], "WEBP": ["QUALITY=75"]}
 _BANDS = {"PNG": (1, 3), "JPEG": (1, 3), "WEBP": (3,)}  # colour bands each driver takes (PNG, WEBP: + alpha)
+_BYTE_FORMATS = {ImageType.png: ("uint8", "uint16"), ImageType.jpeg: ("uint8",), ImageType.jpg: ("uint8",),
+                 ImageType.webp: ("uint8",), None: ("uint8",)}
+"""Data types each image format holds (None: JPEG or PNG as the mask decides)."""
+
+
+class RenderError(RioTilerError):
+    """An image the request asked for cannot be encoded in the requested format (bands, type, shape)."""
 
 
 def encode(bands: np.ndarray, driver: str, alpha: np.ndarray | None = None,
@@ -91,6 +106,26 @@ def render_tile(
     **kwargs: Any,
 ) -> tuple[bytes, str]:
     """Drop-in for TiTiler's ``render_image`` (the factory's ``render_func``)."""
+    try:
+        return _render(image, colormap, output_format, add_mask, rescale, color_formula, **kwargs)
+    except (ValueError, IndexError, TypeError, ZeroDivisionError) as exc:  # shaped by the request's parameters
+        raise RenderError(f"cannot encode this image as {output_format.value if output_format else 'an image'} "
+                          f"({image.count} band(s) of {image.data.dtype}, {image.width}x{image.height}): "
+                          f"choose other bands, expression, rescale or format") from exc
+
+
+def _render(
+    image: ImageData,
+    colormap: ColorMapType | None,
+    output_format: ImageType | None,
+    add_mask: bool,
+    rescale: Sequence[tuple[float, float]] | None,
+    color_formula: str | None,
+    **kwargs: Any,
+) -> tuple[bytes, str]:
+    """``render_tile`` itself."""
+    if output_format is None and image.data.dtype == np.uint8 and not kwargs:  # TiTiler's choice, made here
+        output_format = ImageType.jpeg if image.mask.all() and not colormap else ImageType.png
     driver = _DRIVERS.get(output_format)  # type: ignore[arg-type]
     if driver is not None and not kwargs:
         if rescale:
@@ -101,8 +136,30 @@ def render_tile(
         if content is not None:
             return content, output_format.mediatype  # type: ignore[union-attr]
         rescale = color_formula = None  # applied already
-    return render_image(image, colormap=colormap, output_format=output_format, add_mask=add_mask,
-                        rescale=rescale, color_formula=color_formula, **kwargs)
+    if rescale:
+        image.rescale(rescale)
+    if color_formula:
+        image.apply_color_formula(color_formula)
+    if not colormap and output_format in _BYTE_FORMATS and str(image.data.dtype) not in _BYTE_FORMATS[output_format]:
+        image = _stretch_to_bytes(image)
+    return render_image(image, colormap=colormap, output_format=output_format, add_mask=add_mask, **kwargs)
+
+
+def _stretch_to_bytes(image: ImageData) -> ImageData:
+    """Each band stretched from its type's range (or the dataset statistics) to 0-255, masked pixels 0."""
+    data = image.array.data
+    if np.issubdtype(data.dtype, np.integer):
+        info = np.iinfo(data.dtype)
+        ranges = image.dataset_statistics or [(info.min, info.max)] * image.count
+    else:
+        ranges = image.dataset_statistics or [(float(np.nanmin(data)), float(np.nanmax(data)))] * image.count
+    out = np.zeros(data.shape, dtype=np.uint8)
+    for band, (lo, hi) in enumerate(ranges[: image.count] if len(ranges) >= image.count else ranges * image.count):
+        valid = ~image.array.mask[band]
+        if hi > lo:
+            out[band][valid] = np.clip(linear_rescale(data[band][valid].astype("float64"), (lo, hi)), 0, 255)
+    return ImageData(np.ma.MaskedArray(out, mask=image.array.mask), assets=image.assets, bounds=image.bounds,
+                     crs=image.crs, band_names=image.band_names)
 
 
 def _encode_fast(image: ImageData, driver: str, colormap: ColorMapType | None, add_mask: bool) -> bytes | None:

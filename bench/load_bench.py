@@ -1,17 +1,24 @@
-"""Load benchmark: 32 keep-alive clients for 60 s against `mosaique serve`, /healthz probed meanwhile.
+"""Load benchmark: 32 keep-alive clients on the advertised true-colour tiles, directly and through nginx.
 
 Serves the sample months of `make run` (all 95 France tiles, 2018-07 and 2018-08, 200 m pixels;
-made into ``--data`` on the first run) with `mosaique serve --workers N` on 127.0.0.1, for each N
-of ``--workers``. 32 asyncio clients, each with its own keep-alive httpx client, ask for random
-tiles at zooms 5-14 over the published regions (stored JPEG, dynamic true colour, NDVI preset,
-NDVI difference between the two months), point time series and TileJSON, with build-pinned
-URLs as the page does, for ``--seconds`` and at least ``--requests`` requests. A separate
-process asks /healthz every 50 ms on its own keep-alive connection. Reports requests, errors
-(any answer but 200/204, or none), req/s, p50/p95 per kind, /healthz latency, and the RSS of
-the server's processes (sum) before the load, after a 10 s warm-up, after 20 000 requests and
-at the end. Prints a table and rewrites the "Load" section of docs/benchmarks.md.
+made into ``--data`` on the first run) with `mosaique serve --workers N` (default settings) on
+127.0.0.1. The clients follow what a map client follows: /api/months, the true-colour layer's
+TileJSON, its tile template (whatever route it names), and ask for random tiles at zooms
+``--zooms`` (from TileJSON's minzoom) over the months' published regions, each client on its own
+keep-alive connection (asyncio httpx clients in ``--client-processes`` processes). /healthz is asked
+every 50 ms by a separate process; the RSS of each server process is sampled every ``--sample`` s,
+with what /metrics says of GDAL's block caches and the readers kept open.
 
-    .venv/bin/python bench/load_bench.py [--data bench/out/load/data] [--seconds 60] [--workers 1,2]
+- Load (default: 60 s): the load above, then, unless ``--no-nginx``, the warm comparison: nginx
+  (scripts/nginx/run.sh) in front of the same server, ``--warm-tiles`` tiles fetched once through
+  it (its cache and the server's filled), then the 32 clients ask for those tiles for
+  ``--compare-seconds``, directly and through nginx, in turn. Writes "## Load".
+- Soak (``--soak``: 1800 s, a sample every 30 s, no comparison): the load for 30 minutes; checks 0
+  errors, /healthz p95 < 100 ms, RSS growth over the second half < 10 %, RSS <= 1 GB per server
+  process. Writes "## Load: soak" with the RSS curve.
+
+    .venv/bin/python bench/load_bench.py [--data bench/out/load/data] [--seconds 60] [--workers 1]
+    .venv/bin/python bench/load_bench.py --soak [--seconds 1800] [--sample 30]
 """
 
 from __future__ import annotations
@@ -21,33 +28,37 @@ import asyncio
 import multiprocessing as mp
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 import httpx
 import morecantile
-from common import free_port, rss, start, table, write_section
+import psutil
+from common import free_port, start, table, write_section
+from prometheus_client.parser import text_string_to_metric_families
 
-from mosaic.catalog import Catalog, Month
+from mosaic.catalog import Catalog
 
 BIN = Path(sys.executable).parent
+NGINX = Path(__file__).resolve().parent.parent / "scripts" / "nginx" / "run.sh"
 MONTHS = ("2018-07", "2018-08")
-KINDS = {"stored": 30, "truecolor": 15, "ndvi": 20, "difference": 10, "point": 15, "tilejson": 10}
-"""Request kinds and their weights in the mix."""
 CLIENTS = 32
-ZOOMS = range(5, 15)
-WARMUP_S = 10.0
-IDLE_PROBE_S = 5.0
-MARK = 20_000
 TMS = morecantile.tms.get("WebMercatorQuad")
+HEALTHZ_P95_MS, SOAK_GROWTH, RSS_LIMIT = 100, 0.10, 1 << 30
+OK = (200, 204)
 
 
 def sample_months(data: Path) -> None:
-    """The `make run` months (95 tiles, 200 m) in ``data``, unless already there."""
-    if {m.month for m in Catalog(data).months()} >= set(MONTHS):
+    """The `make run` months (95 tiles, 200 m) in ``data``, unless it holds published months already."""
+    if (data / "catalog.json").exists():
+        if not {m.month for m in Catalog(data).months()} & set(MONTHS):
+            raise SystemExit(f"{data} holds none of {', '.join(MONTHS)}")
         return
     inputs = data.parent / "inputs"
     subprocess.run([str(BIN / "mosaique"), "sample", "--months", ",".join(MONTHS), "--pixel-size", "200", "--zip",
@@ -59,107 +70,133 @@ def sample_months(data: Path) -> None:
             raise SystemExit(f"build of {month} failed")
 
 
-class Requests:
-    """Random requests of every kind over the published regions of the months."""
-
-    def __init__(self, months: list[Month], seed: int) -> None:
-        self.months = months
-        self.rng = random.Random(seed)
-        self.regions = {m.month: sorted(m.regions) for m in months}
-
-    def _place(self, month: Month) -> tuple[float, float]:
-        """A random lon/lat inside one of the month's regions."""
-        z, x, y = map(int, self.rng.choice(self.regions[month.month]).split("-"))
-        w, s, e, n = TMS.bounds(x, y, z)
-        return self.rng.uniform(w, e), self.rng.uniform(s, n)
-
-    def next(self) -> tuple[str, str]:
-        """(kind, path) of one request."""
-        kind = self.rng.choices(list(KINDS), weights=list(KINDS.values()))[0]
-        month = self.rng.choice(self.months)
-        lon, lat = self._place(month)
-        tile = TMS.tile(lon, lat, self.rng.choice(ZOOMS))
-        zxy, pin = f"{tile.z}/{tile.x}/{tile.y}", f"build={month.build_id}"
-        first, last = self.months[0], self.months[-1]
-        return kind, {
-            "stored": f"/months/{month.month}/truecolor/{zxy}.jpg?{pin}",
-            "truecolor": f"/months/{month.month}/truecolor/tiles/WebMercatorQuad/{zxy}.png?{pin}",
-            "ndvi": f"/months/{month.month}/reflectance/tiles/WebMercatorQuad/{zxy}.png?{pin}"
-                    "&expression=(b4-b3)/(b4%2Bb3)&rescale=-0.2,0.9&colormap_name=rdylgn",
-            "difference": f"/diff/{first.month}/{last.month}/tiles/WebMercatorQuad/{zxy}.png?kind=ndvi"
-                          f"&build_a={first.build_id}&build_b={last.build_id}",
-            "point": f"/api/point/{lon:.5f},{lat:.5f}",
-            "tilejson": f"/months/{month.month}/reflectance/WebMercatorQuad/tilejson.json?{pin}"
-                        "&tilesize=256&tile_format=png&expression=(b4-b3)/(b4%2Bb3)&rescale=-0.2,0.9",
-        }[kind]
+def advertised(base: str, data: Path, zooms: range) -> list[dict]:
+    """Per month: the true-colour tile template found through /api/months and TileJSON, its zooms
+    (``zooms`` from TileJSON's minzoom on) and the month's published regions."""
+    regions = {m.month: sorted(m.regions) for m in Catalog(data).months()}
+    layers = []
+    with httpx.Client(timeout=60) as http:
+        for month in http.get(f"{base}/api/months").raise_for_status().json():
+            if month["month"] in MONTHS:
+                tilejson = http.get(month["links"]["layers"]["truecolor"]["tilejson"]).raise_for_status().json()
+                layers.append({"template": tilejson["tiles"][0], "regions": regions[month["month"]],
+                               "zooms": [z for z in zooms if z >= tilejson.get("minzoom", 0)]})
+    return layers
 
 
-async def client(base: str, requests: Requests, results: list, stop: asyncio.Event) -> None:
-    """One keep-alive client asking until stopped; appends (kind, seconds, ok)."""
-    async with httpx.AsyncClient(base_url=base, timeout=60, follow_redirects=True) as http:
-        while not stop.is_set():
-            kind, path = requests.next()
+def random_tile(layers: list[dict], rng: random.Random) -> str:
+    """The URL of a random tile over one month's regions."""
+    layer = rng.choice(layers)
+    z, x, y = map(int, rng.choice(layer["regions"]).split("-"))
+    w, s, e, n = TMS.bounds(x, y, z)
+    tile = TMS.tile(rng.uniform(w, e), rng.uniform(s, n), rng.choice(layer["zooms"]))
+    return layer["template"].format(z=tile.z, x=tile.x, y=tile.y)
+
+
+async def _client(urls: list[str] | None, layers: list[dict], seed: int, until: float, out: dict) -> None:
+    """One keep-alive client asking until ``until`` (random tiles, or ``urls`` at random)."""
+    rng = random.Random(seed)
+    async with httpx.AsyncClient(timeout=60) as http:
+        while time.time() < until:
+            url = rng.choice(urls) if urls else random_tile(layers, rng)
             t = time.perf_counter()
             try:
-                ok = (await http.get(path)).status_code in (200, 204)
-            except httpx.HTTPError:
-                ok = False
-            results.append((kind, time.perf_counter() - t, ok))
+                r = await http.get(url)
+                status, cache = r.status_code, r.headers.get("x-cache-status")
+            except httpx.HTTPError as exc:
+                status, cache = type(exc).__name__, None
+            out["seconds"].append(time.perf_counter() - t)
+            out["status"][status] += 1
+            if cache:
+                out["cache"][cache] += 1
 
 
-def probing(base: str, seconds: float) -> list[float]:
-    """/healthz latencies (s) every 50 ms for ``seconds``, from a process of its own."""
-    ctx = mp.get_context("spawn")
-    stop, out = ctx.Event(), ctx.Queue()
-    prober = ctx.Process(target=probe, args=(base, stop, out))
-    prober.start()
-    time.sleep(seconds)
-    stop.set()
-    latencies = out.get(timeout=30)
-    prober.join()
-    return latencies
+def clients(n: int, first_seed: int, urls: list[str] | None, layers: list[dict], ready: mp.Semaphore, go: mp.Event,
+            seconds: float, queue: mp.Queue) -> None:
+    """``n`` clients in one process, from when ``go`` is set for ``seconds``; puts their results."""
+    out = {"seconds": [], "status": Counter(), "cache": Counter()}
+    ready.release()
+    go.wait()
+
+    async def run() -> None:
+        until = time.time() + seconds
+        await asyncio.gather(*(_client(urls, layers, first_seed + i, until, out) for i in range(n)))
+
+    asyncio.run(run())
+    queue.put(out)
 
 
-def probe(base: str, stop: mp.Event, out: mp.Queue) -> None:
-    """/healthz every 50 ms on one keep-alive connection until stopped; puts the latencies (s)."""
-    latencies = []
+def probe(base: str, ready: mp.Semaphore, stop: mp.Event, queue: mp.Queue) -> None:
+    """/healthz every 50 ms on one keep-alive connection until stopped; puts (latencies, failures)."""
+    latencies, failures = [], 0
     with httpx.Client(base_url=base, timeout=30) as http:
+        http.get("/healthz")  # connected: the latencies are those of a kept-alive connection
+        ready.release()
         while not stop.is_set():
             t = time.perf_counter()
-            http.get("/healthz").raise_for_status()
-            latencies.append(time.perf_counter() - t)
+            try:
+                http.get("/healthz").raise_for_status()
+                latencies.append(time.perf_counter() - t)
+            except httpx.HTTPError:
+                failures += 1
             time.sleep(0.05)
-    out.put(latencies)
+    queue.put((latencies, failures))
 
 
-async def load(base: str, months: list[Month], server: subprocess.Popen, seconds: float, at_least: int) -> dict:
-    """The load phase: results per request, /healthz latencies, RSS samples."""
-    idle = await asyncio.to_thread(probing, base, IDLE_PROBE_S)  # the floor: /healthz with no load
+def rss(server: subprocess.Popen) -> list[int]:
+    """RSS of each process of the server (with several workers: the supervisor first)."""
+    root = psutil.Process(server.pid)
+    return [p.memory_info().rss for p in [root, *root.children(recursive=True)]]
+
+
+def held(base: str) -> tuple[float, float]:
+    """GDAL's block caches (bytes, all libraries) and the kept readers, from /metrics (one worker's)."""
+    text = httpx.get(f"{base}/metrics", timeout=60).text
+    values = {"mosaique_gdal_block_cache_bytes": 0.0, "mosaique_kept_readers": 0.0}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name in values:
+                values[sample.name] += sample.value
+    return values["mosaique_gdal_block_cache_bytes"], values["mosaique_kept_readers"]
+
+
+def snapshot(server: subprocess.Popen, base: str, t: float) -> tuple:
+    """(seconds, RSS per process, GDAL block caches, kept readers)."""
+    return (t, rss(server), *held(base))
+
+
+def run_load(urls: list[str] | None, layers: list[dict], seconds: float, procs: int,
+             server: subprocess.Popen | None = None, sample: float = 5, healthz: str | None = None) -> dict:
+    """32 clients for ``seconds``; their latencies and statuses, /healthz latencies and RSS samples."""
     ctx = mp.get_context("spawn")
-    probe_stop, probe_out = ctx.Event(), ctx.Queue()
-    prober = ctx.Process(target=probe, args=(base, probe_stop, probe_out))
-    prober.start()
-    load_before = os.getloadavg()[0]
-    results: list[tuple[str, float, bool]] = []
-    stop = asyncio.Event()
-    memory = {"idle": rss(server)}
-    t0 = time.perf_counter()
-    tasks = [asyncio.create_task(client(base, Requests(months, seed), results, stop)) for seed in range(CLIENTS)]
-    while (elapsed := time.perf_counter() - t0) < seconds or (len(results) < at_least and elapsed < 8 * seconds):
-        await asyncio.sleep(0.25)
-        if "warm" not in memory and elapsed >= WARMUP_S:
-            memory["warm"] = rss(server)
-        if f"{MARK}" not in memory and len(results) >= MARK:
-            memory[f"{MARK}"] = rss(server)
-    stop.set()
-    await asyncio.gather(*tasks)
+    go, queue, stop, ready = ctx.Event(), ctx.Queue(), ctx.Event(), ctx.Semaphore(0)
+    shares = [CLIENTS // procs + (i < CLIENTS % procs) for i in range(procs)]
+    workers = [ctx.Process(target=clients, args=(n, 1000 * i, urls, layers, ready, go, seconds, queue))
+               for i, n in enumerate(shares)]
+    prober = ctx.Process(target=probe, args=(healthz, ready, stop, queue)) if healthz else None
+    for p in [*workers, *([prober] if prober else [])]:
+        p.start()
+    for _ in [*workers, *([prober] if prober else [])]:
+        ready.acquire(timeout=120)
+    samples = [snapshot(server, healthz, 0.0)] if server else []
+    load_before, t0 = os.getloadavg()[0], time.perf_counter()
+    go.set()
+    while any(p.is_alive() for p in workers) and time.perf_counter() - t0 < seconds:
+        time.sleep(min(sample, max(0.1, seconds - (time.perf_counter() - t0))))
+        if server and time.perf_counter() - t0 < seconds + 1:
+            samples.append(snapshot(server, healthz, time.perf_counter() - t0))
+    results = [queue.get(timeout=120) for _ in workers]
     wall = time.perf_counter() - t0
-    memory["end"] = rss(server)
-    probe_stop.set()
-    healthz = probe_out.get(timeout=30)
-    prober.join()
-    return {"results": results, "wall": wall, "healthz": healthz, "idle": idle, "memory": memory,
-            "load": (load_before, os.getloadavg()[0])}
+    hz, hz_failures = [], 0
+    if prober:
+        stop.set()
+        hz, hz_failures = queue.get(timeout=60)
+    for p in [*workers, *([prober] if prober else [])]:
+        p.join()
+    merged = {"seconds": [s for r in results for s in r["seconds"]], "status": sum((r["status"] for r in results),
+              Counter()), "cache": sum((r["cache"] for r in results), Counter())}
+    return {**merged, "template": (urls or [layers[0]["template"]])[0], "wall": wall, "healthz": hz,
+            "healthz_failures": hz_failures, "rss": samples, "load": (load_before, os.getloadavg()[0])}
 
 
 def ms(values: list[float], q: int) -> str:
@@ -167,68 +204,156 @@ def ms(values: list[float], q: int) -> str:
     return f"{statistics.quantiles(values, n=100)[q - 1] * 1000:.1f}" if len(values) > 1 else "-"
 
 
+def errors(run: dict) -> int:
+    """Answers other than 200/204, and transport failures."""
+    return sum(n for status, n in run["status"].items() if status not in OK)
+
+
+def row(name: str, run: dict) -> list[str]:
+    """One table row: requests, errors, req/s, p50, p95."""
+    lat = run["seconds"]
+    return [name, str(len(lat)), str(errors(run)), f"{len(lat) / run['wall']:.0f}", ms(lat, 50), ms(lat, 95)]
+
+
+def memory(run: dict) -> tuple[str, dict]:
+    """The RSS curve as a table, and its figures: max per process, growth over the second half."""
+    samples = run["rss"]
+    half = min(samples, key=lambda s: abs(s[0] - samples[-1][0] / 2))
+    figures = {"max_process": max(max(s[1]) for s in samples), "first": sum(samples[0][1]),
+               "half": sum(half[1]), "end": sum(samples[-1][1])}
+    figures["growth"] = figures["end"] / figures["half"] - 1
+    rows = [[f"{t:.0f}", " + ".join(f"{b / 1e6:.0f}" for b in r), f"{sum(r) / 1e6:.0f}", f"{cache / 1e6:.0f}",
+             f"{kept:.0f}"] for t, r, cache, kept in samples]
+    return table(rows, ["s into the load", "RSS MB per process", "total MB", "GDAL block caches MB",
+                        "readers kept"]), figures
+
+
+def compare(base: str, layers_direct: list[dict], layers_nginx: list[dict], n: int, seconds: float,
+            procs: int) -> list[list[str]]:
+    """The warm comparison: ``n`` tiles fetched once through nginx, then asked for directly and through it."""
+    rng = random.Random(12345)
+    picks = [random_tile(layers_direct, rng) for _ in range(n)]
+    direct_base = layers_direct[0]["template"].split("/months/")[0]
+    nginx_base = layers_nginx[0]["template"].split("/months/")[0]
+    via_nginx = [u.replace(direct_base, nginx_base) for u in picks]
+    with httpx.Client(timeout=60) as http:
+        for url in dict.fromkeys(via_nginx):
+            http.get(url)
+    direct = run_load(picks, layers_direct, seconds, procs)
+    proxied = run_load(via_nginx, layers_nginx, seconds, procs)
+    hits = proxied["cache"]["HIT"] / max(1, sum(proxied["cache"].values()))
+    return [row("direct (warm)", direct), row(f"through nginx (warm, {hits:.0%} HIT)", proxied)]
+
+
 def main() -> None:
     """Run the benchmark."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=Path("bench/out/load/data"))
-    parser.add_argument("--seconds", type=float, default=60.0)
-    parser.add_argument("--requests", type=int, default=MARK, help="go on past --seconds until this many")
-    parser.add_argument("--workers", default="1,2", help="server processes to try, comma-separated")
+    parser.add_argument("--soak", action="store_true", help="30-minute soak: --seconds 1800 --sample 30, no nginx")
+    parser.add_argument("--seconds", type=float, default=None, help="load duration [60; soak 1800]")
+    parser.add_argument("--sample", type=float, default=None, help="seconds between RSS samples [5; soak 30]")
+    parser.add_argument("--workers", type=int, default=1, help="server processes")
+    parser.add_argument("--zooms", default="5-14", help="zooms asked for (from TileJSON's minzoom on)")
+    parser.add_argument("--client-processes", type=int, default=2)
+    parser.add_argument("--no-nginx", action="store_true", help="skip the warm comparison through nginx")
+    parser.add_argument("--warm-tiles", type=int, default=2000)
+    parser.add_argument("--compare-seconds", type=float, default=20)
     args = parser.parse_args()
+    seconds = args.seconds or (1800 if args.soak else 60)
+    sample = args.sample or (30 if args.soak else 5)
+    lo, hi = map(int, args.zooms.split("-"))
     sample_months(args.data)
-    months = [m for m in Catalog(args.data).months() if m.month in MONTHS]
-    rows, notes = [], []
-    for workers in map(int, args.workers.split(",")):
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        server = start([str(BIN / "mosaique"), "serve", "--port", str(port), "--workers", str(workers),
-                        "--data-dir", str(args.data)], f"{base}/healthz")
-        try:
-            run = asyncio.run(load(base, months, server, args.seconds, args.requests))
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
-        results, wall, mem = run["results"], run["wall"], run["memory"]
-        for kind in KINDS:
-            lat = [s for k, s, _ in results if k == kind]
-            errors = sum(not ok for k, _, ok in results if k == kind)
-            rows.append([str(workers), kind, str(len(lat)), str(errors), f"{len(lat) / wall:.0f}",
-                         ms(lat, 50), ms(lat, 95)])
-        every = [s for _, s, _ in results]
-        errors = sum(not ok for *_, ok in results)
-        rows.append([str(workers), "**all**", str(len(results)), str(errors), f"{len(results) / wall:.0f}",
-                     ms(every, 50), ms(every, 95)])
-        hz, idle = run["healthz"], run["idle"]
-        rows.append([str(workers), "/healthz probe", str(len(hz)), "0", "", ms(hz, 50), ms(hz, 95)])
-        rows.append([str(workers), "/healthz, no load (before)", str(len(idle)), "0", "", ms(idle, 50), ms(idle, 95)])
-        marks = " -> ".join(f"{k} {v / 1e6:.0f}" for k, v in mem.items())
-        growth = {k: (mem[k] / mem["warm"] - 1) * 100 for k in (f"{MARK}", "end") if k in mem}
-        before, after = run["load"]
-        notes.append(f"- {workers} worker(s), machine load average {before:.1f} at the start, {after:.1f} "
-                     f"at the end: {len(results)} requests in {wall:.0f} s, {errors} errors; /healthz p95 "
-                     f"{ms(hz, 95)} ms, max {max(hz) * 1000:.0f} ms; server RSS MB (all processes) {marks}; growth "
-                     "after warm-up: " + ", ".join(f"to {k} {v:+.1f} %" for k, v in growth.items())
-                     + f" (from idle to end {(mem['end'] / mem['idle'] - 1) * 100:+.1f} %)")
-        print(table(rows, ["workers", "kind", "requests", "errors", "req/s", "p50 ms", "p95 ms"]))
-        print("\n".join(notes))
-    load_avg = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    body = f"""Command: `.venv/bin/python bench/load_bench.py --data {args.data} --seconds {args.seconds:.0f} --workers
-{args.workers}` ({CLIENTS} asyncio clients, each its own keep-alive httpx client, on the same 2-core machine as the
-server; random tiles at zooms {ZOOMS.start}-{ZOOMS.stop - 1} over the regions of {", ".join(MONTHS)} (95 France
-tiles, 200 m, stored up to zoom {months[0].zoom}: stored JPEGs above it are rendered from the COG in the same request);
-mix {", ".join(f"{k} {v} %" for k, v in KINDS.items())}; /healthz asked every 50 ms by a separate process,
-also for {IDLE_PROBE_S:.0f} s before the load: the machine's own floor; other engineers share the machine, load
-average at the end {load_avg}).
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = start([str(BIN / "mosaique"), "serve", "--port", str(port), "--workers", str(args.workers),
+                    "--data-dir", str(args.data)], f"{base}/healthz")
+    nginx = None
+    try:
+        layers = advertised(base, args.data, range(lo, hi + 1))
+        idle = probe_only(base, 5)
+        run = run_load(None, layers, seconds, args.client_processes, server, sample, healthz=base)
+        comparison: list[list[str]] = []
+        if not args.soak and not args.no_nginx:
+            nginx_port = free_port()
+            os.environ.update(MOSAIQUE_UPSTREAM=f"127.0.0.1:{port}", MOSAIQUE_NGINX_LISTEN=f"127.0.0.1:{nginx_port}")
+            prefix = tempfile.mkdtemp(prefix="nginx-", dir=args.data.parent)
+            nginx = start([str(NGINX), prefix], f"http://127.0.0.1:{nginx_port}/healthz")
+            layers_nginx = advertised(f"http://127.0.0.1:{nginx_port}", args.data, range(lo, hi + 1))
+            comparison = compare(base, layers, layers_nginx, args.warm_tiles, args.compare_seconds,
+                                 args.client_processes)
+    finally:
+        if nginx:
+            nginx.terminate()
+            nginx.wait(timeout=30)
+            shutil.rmtree(prefix)
+        server.terminate()
+        server.wait(timeout=30)
+    report(args, seconds, sample, run, idle, comparison)
 
-{table(rows, ["workers", "kind", "requests", "errors", "req/s", "p50 ms", "p95 ms"])}
 
-{chr(10).join(notes)}
-- Errors count any answer other than 200/204 (after following redirects) and transport failures. RSS is
-  summed over the server's processes (with 2 workers: the supervisor and both workers); "warm" is taken
-  {WARMUP_S:.0f} s into the load; GDAL's block caches and kept readers may still be filling then.
+def probe_only(base: str, seconds: float) -> list[float]:
+    """/healthz latencies with no load: the machine's own floor."""
+    ctx = mp.get_context("spawn")
+    stop, queue, ready = ctx.Event(), ctx.Queue(), ctx.Semaphore(0)
+    prober = ctx.Process(target=probe, args=(base, ready, stop, queue))
+    prober.start()
+    ready.acquire(timeout=120)
+    time.sleep(seconds)
+    stop.set()
+    latencies, _ = queue.get(timeout=60)
+    prober.join()
+    return latencies
+
+
+def report(args: argparse.Namespace, seconds: float, sample: float, run: dict, idle: list[float],
+           comparison: list[list[str]]) -> None:
+    """Print the figures and write them into docs/benchmarks.md."""
+    curve, mem = memory(run)
+    hz = run["healthz"]
+    header = ["clients on", "requests", "errors", "req/s", "p50 ms", "p95 ms"]
+    rows = [row(f"server, random tiles ({args.workers} worker(s))", run),
+            ["/healthz probe, under the load", str(len(hz)), str(run["healthz_failures"]), "", ms(hz, 50), ms(hz, 95)],
+            ["/healthz probe, no load (before)", str(len(idle)), "0", "", ms(idle, 50), ms(idle, 95)]]
+    checks = {
+        "0 errors": errors(run) == 0 and run["healthz_failures"] == 0,
+        f"/healthz p95 < {HEALTHZ_P95_MS} ms": len(hz) > 1 and float(ms(hz, 95)) < HEALTHZ_P95_MS,
+        f"RSS growth over the second half < {SOAK_GROWTH:.0%}": mem["growth"] < SOAK_GROWTH,
+        "RSS <= 1 GB per server process": mem["max_process"] <= RSS_LIMIT,
+    }
+    statuses = ", ".join(f"{k}: {v}" for k, v in sorted(run["status"].items(), key=str))
+    before, after = run["load"]
+    command = " ".join(sys.argv[1:])
+    template = run["template"].split("/months/", 1)[1]
+    body = f"""Command: `.venv/bin/python bench/load_bench.py {command}` on commit {commit()}: {CLIENTS} keep-alive
+clients ({args.client_processes} processes of asyncio httpx clients, on the same 2-core machine as the server, shared
+with other engineers: load average {before:.1f} at the start, {after:.1f} at the end) for {seconds:.0f} s on the
+true-colour tiles that /api/months -> TileJSON advertise (`{template}`), random tiles at zooms
+{args.zooms} over the regions of {", ".join(MONTHS)} in `{args.data}`; /healthz asked every 50 ms by a
+separate process; the server's RSS sampled every {sample:.0f} s, with GDAL's block caches and the readers kept
+open from its /metrics; default settings.
+
+{table(rows, header)}
+
+Statuses: {statuses}. Checks: {"; ".join(f"{name} {'yes' if ok else 'NO'}" for name, ok in checks.items())}
+(RSS: max {mem["max_process"] / 1e6:.0f} MB per process; total {mem["first"] / 1e6:.0f} MB at the start,
+{mem["half"] / 1e6:.0f} MB half-way, {mem["end"] / 1e6:.0f} MB at the end: {mem["growth"]:+.1%} over the second half).
 """
+    if comparison:
+        body += f"""
+Warm, through nginx (scripts/nginx/run.sh, Debian's nginx) and directly, same run, same server: {args.warm_tiles}
+random tiles fetched once through nginx, then {CLIENTS} clients asking for them for {args.compare_seconds:.0f} s
+each way (the clients, not nginx, are the limit of the nginx row on this machine):
+
+{table(comparison, header)}
+"""
+    body += f"\nRSS curve:\n\n{curve}\n"
     print(body)
-    write_section("Load", body)
+    write_section("Load: soak" if args.soak else "Load", body)
+
+
+def commit() -> str:
+    """The current commit (short)."""
+    return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ Prints a table and rewrites the "Page" section of docs/benchmarks.md.
 from __future__ import annotations
 
 import argparse
+import gzip
 import os
 import re
 import statistics
@@ -94,6 +95,7 @@ def main() -> None:
         proc.wait(timeout=10)
     load.append(f"{os.getloadavg()[0]:.1f}")
     weight = {f.name: f.stat().st_size for f in sorted(PAGE.iterdir())}
+    zipped = sum(len(gzip.compress(f.read_bytes(), 9)) for f in PAGE.iterdir() if f.suffix in (".js", ".css"))
     names = ["navigation -> first tiles on both sides, median ms", "same, slowest of the runs, ms",
              "first tile, left / right month, median ms", "navigation -> every tile loaded, median ms",
              "tile requests during a 60-step divider drag"]
@@ -101,6 +103,7 @@ def main() -> None:
     rows = [[name, *(c[i] for c in columns)] for i, name in enumerate(names)]
     rows += [[f"page file {name}, bytes", str(size), *([""] if args.compare else [])] for name, size in weight.items()]
     rows.append(["our JS + CSS + HTML, bytes", str(sum(weight.values())), *([""] if args.compare else [])])
+    rows.append(["our JS + CSS, gzip -9 file by file, bytes (budget 40960)", str(zipped), *[""] * bool(args.compare)])
     header = ["measure", "this tree", args.compare_name] if args.compare else ["measure", "value"]
     compared = (f" Both servers on the same data, loaded in turn ({args.runs} runs each, alternating which goes"
                 " first); page weights are this tree's.") if args.compare else ""

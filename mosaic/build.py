@@ -277,7 +277,8 @@ def build_month(
         if not scan.products:
             reasons = "; ".join(str(p) for p in scan.problems[:5]) or "no product found"
             raise BuildFailed(f"no valid L3A product for {month} in the inputs ({reasons})")
-        grid = OutputGrid.for_pixel_size(min(p.grids["R1"].res for p in scan.products), options.zoom)
+        pixel = min(p.grids["R1"].res for p in scan.products)
+        grid = OutputGrid.for_pixel_size(pixel, options.zoom)
         if previous and previous["grid"]["zoom"] != grid.zoom:
             previous = None
         known = {fp: i["sha256"] for fp, i in verified.items()}
@@ -291,7 +292,9 @@ def build_month(
         build_id = new_build_id()
         tmp = store.tmp_build_dir(month, build_id)
         (tmp / "work").mkdir(parents=True)
-        log.info("building %s (build %s): %d products, zoom %d", month, build_id, len(scan.products), grid.zoom)
+        described = grid.describe(pixel)
+        log.info("building %s (build %s): %d products, %s", month, build_id, len(scan.products),
+                 described["resolution"]["label"])
 
         jobs = []
         for p in scan.products:
@@ -340,11 +343,12 @@ def build_month(
 
         t = time.perf_counter()
         previous_overviews = _previous_overviews(store, previous, previous_dir, region_results)
-        layers, overviews = _finalize_layers(tmp, region_results, grid, previous_overviews)
+        layers, overviews = _finalize_layers(tmp, region_results, grid, previous_overviews,
+                                             described["resolution"]["label"])
         timings["finalize"] = time.perf_counter() - t
         timings["total"] = time.perf_counter() - started
-        manifest = _manifest(month, build_id, grid, scan.products, jobs, part_results, region_results, skipped, layers,
-                             timings)
+        manifest = _manifest(month, build_id, described, scan.products, jobs, part_results, region_results, skipped,
+                             layers, timings)
         write_json_atomic(tmp / "manifest.json", manifest)
         write_json_atomic(tmp / "item.json", mf.stac_item(manifest))
         kept = {name: store.parts_dir(month) / _overview_name(name, build_id) for name in overviews}
@@ -463,7 +467,8 @@ def _previous_overviews(
 
 
 def _finalize_layers(
-    tmp: Path, region_results: list[dict], grid: OutputGrid, previous_overviews: dict[str, tuple[Path, Path]]
+    tmp: Path, region_results: list[dict], grid: OutputGrid, previous_overviews: dict[str, tuple[Path, Path]],
+    resolution_label: str,
 ) -> tuple[dict, dict[str, Path]]:
     """Per layer: a VRT of the region COGs and an overview COG of the whole month.
 
@@ -495,7 +500,7 @@ def _finalize_layers(
             "bands": list(layer.bands),
             "dtype": layer.dtype,
             "nodata": layer.nodata,
-            "description": layer.description,
+            "description": f"{layer.description}; {resolution_label}",
         }
     return layers, overviews
 
@@ -503,7 +508,7 @@ def _finalize_layers(
 def _manifest(
     month: str,
     build_id: str,
-    grid: OutputGrid,
+    grid: dict,
     products: list[L3AProduct],
     jobs: list[_ProductJob],
     part_results: list[dict],
@@ -549,7 +554,7 @@ def _manifest(
         "month": month,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "software": mf.software(),
-        "grid": grid.describe(),
+        "grid": grid,
         "bounds": mf.lonlat_bounds((left, bottom, right, top)),
         "bounds_3857": [left, bottom, right, top],
         "coverage": mf.percentages(france),
@@ -573,6 +578,7 @@ def _catalog_entry(manifest: dict, rel_dir: Path) -> dict:
         "bounds": manifest["bounds"],
         "zoom": manifest["grid"]["zoom"],
         "region_zoom": manifest["grid"]["region_zoom"],
+        "resolution": manifest["grid"]["resolution"],
         "coverage": manifest["coverage"],
         "products": len(manifest["inputs"]),
         "missing_tiles": manifest["missing_tiles"],

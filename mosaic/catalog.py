@@ -265,11 +265,16 @@ class Catalog:
         if stamp == self._stamp:
             return
         raw = _json(path)
-        self._months = {
-            month: _load_month(month, e["build_id"], f"{self.root}/{e['path']}", json.dumps(e, sort_keys=True))
-            for month, e in raw.get("months", {}).items()
-        }
-        self._stamp, self._loaded = stamp, True
+        try:
+            months = {
+                month: _load_month(month, e["build_id"], f"{self.root}/{e['path']}", json.dumps(e, sort_keys=True))
+                for month, e in raw.get("months", {}).items()
+            }
+        except MonthNotFound as e:  # a published build without its manifest: the store is not whole
+            raise SourceUnavailable(f"{path}: {e}") from None
+        if not self.remote and not os.path.isdir(self.root):  # moved away while it was read
+            raise SourceUnavailable(f"{self.root} is missing")
+        self._months, self._stamp, self._loaded = months, stamp, True
 
     def forget_failures(self) -> None:
         """After a failed read of a remote store: make GDAL ask the store again next time."""
@@ -299,7 +304,9 @@ class Catalog:
         folder = f"{current.folder.rsplit('/', 1)[0]}/{build_id}"
         manifest = _json(f"{folder}/manifest.json")
         if manifest.get("month") != month:
+            self._refresh()  # a data directory gone since the catalog was read is unavailable, not "not found"
             raise MonthNotFound(f"build {build_id} of {month} is not available")
         entry = {**current.summary, "build_id": build_id, "zoom": manifest["grid"]["zoom"],
-                 "region_zoom": manifest["grid"]["region_zoom"], "bounds": manifest["bounds"]}
+                 "region_zoom": manifest["grid"]["region_zoom"], "bounds": manifest["bounds"],
+                 "resolution": manifest["grid"].get("resolution")}
         return _load_month(month, build_id, folder, json.dumps(entry, sort_keys=True))

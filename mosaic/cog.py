@@ -58,13 +58,16 @@ def overview_factors(width: int, height: int) -> list[int]:
 
 
 def add_overviews(scratch: str | Path, layer: Layer) -> None:
-    """Compute a scratch GTiff's overviews into the file itself (uncompressed, 256 px blocks).
+    """Compute a scratch GTiff's overviews into the file itself (uncompressed, 256 px blocks), and name its
+    bands after the layer's (``B2``...: the band descriptions GIS clients show; the COG copies them).
 
     Done once on the uncompressed scratch file, the COG driver then only copies them: left to
     itself it computes them from the source into a compressed temporary file and copies that,
     which took twice as long (docs/benchmarks.md).
     """
     with rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True, GDAL_TIFF_OVR_BLOCKSIZE=BLOCK), rasterio.open(scratch, "r+") as ds:
+        for index, name in enumerate(layer.bands[: ds.count], 1):
+            ds.set_band_description(index, name)
         factors = overview_factors(ds.width, ds.height)
         if factors:
             ds.build_overviews(factors, Resampling[layer.overview_resampling.lower()])

@@ -3,22 +3,30 @@
 Every UTM zone is warped onto the same pixel grid, aligned with the web map tiles, so that
 parts of different products line up to the pixel, and each 256 px block of the output COGs is
 exactly one XYZ tile (and each overview level one zoom level lower).
+
+The default zoom keeps every source pixel (:func:`choose_zoom`); a coarser zoom asked for is a
+lighter product, and :func:`resolution` says so.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 
 import morecantile
+import numpy as np
+import pyproj
 from affine import Affine
 
 TMS = morecantile.tms.get("WebMercatorQuad")
 TILE_PX = 256
 MIN_REGION_ZOOM = 7
 FRANCE_LAT = 46.5
-"""Latitude at which ground resolutions are compared when choosing the zoom."""
+"""Latitude at which ground resolutions are reported."""
+WARP_ERROR = 0.125
+"""Largest error, in source pixels, of GDAL's approximate transformer (the warp's default)."""
+MAX_ZOOM = 24
 
 
 def ground_resolution(zoom: int, lat: float = FRANCE_LAT) -> float:
@@ -26,12 +34,67 @@ def ground_resolution(zoom: int, lat: float = FRANCE_LAT) -> float:
     return TMS.matrix(zoom).cellSize * math.cos(math.radians(lat))
 
 
-def choose_zoom(pixel_size_m: float, lat: float = FRANCE_LAT) -> int:
-    """The zoom whose ground resolution is nearest the input's (on a log scale).
+@cache
+def france_stretch() -> float:
+    """Largest size, in source (UTM) metres, of one EPSG:3857 metre over the 95 France tiles.
 
-    10 m input -> zoom 13 (13 m at 46.5 N); 20 m -> 12; 200 m -> 9.
+    At each point of the tiles' footprints (11 x 11 per tile): the web grid's ground scale
+    (the larger of its two axes, close to cos(latitude)) times the UTM scale factor, times
+    ``cos(g) + sin(g)`` for the UTM grid's rotation ``g`` against the web grid (the meridian
+    convergence): a web pixel of ``c`` nominal metres then fits, whatever its position, in an
+    axis-aligned square of ``c * france_stretch()`` UTM metres. Largest at the southern tiles
+    near the edges of the zones (about 0.78).
     """
-    return min(range(0, 25), key=lambda z: abs(math.log(ground_resolution(z, lat) / pixel_size_m)))
+    from processing.tiles import france_tiles  # processing -> mosaic; tiles only describe the 95
+
+    web = pyproj.Proj("EPSG:3857")
+    worst = 0.0
+    for tile in france_tiles().values():
+        left, bottom, right, top = tile.bounds
+        xs, ys = np.meshgrid(np.linspace(left, right, 11), np.linspace(bottom, top, 11))
+        lon, lat = pyproj.Transformer.from_crs(tile.epsg, 4326, always_xy=True).transform(xs.ravel(), ys.ravel())
+        utm = pyproj.Proj(f"EPSG:{tile.epsg}").get_factors(lon, lat)
+        merc = web.get_factors(lon, lat)
+        turn = np.radians(np.abs(utm.meridian_convergence))
+        ground = 1 / np.minimum(merc.meridional_scale, merc.parallel_scale)
+        worst = max(worst, float(np.max(ground * utm.meridional_scale * (np.cos(turn) + np.sin(turn)))))
+    return worst
+
+
+def choose_zoom(pixel_size_m: float) -> int:
+    """The coarsest zoom keeping every source pixel, anywhere in the 95 France tiles.
+
+    Every source pixel then holds the centre of the web pixel that contains its own centre,
+    even after the warp's approximation error: the web pixel, turned by the UTM grid's rotation
+    and at the latitude where it is largest on the ground, fits within the source pixel less
+    ``WARP_ERROR`` on each side. So the pixel is kept (its value lands in at least that web
+    pixel), and a point query at its centre returns it. 10 m -> zoom 14 (6.6 m at 46.5 N);
+    20 m -> 13; 200 m -> 10.
+    """
+    if not pixel_size_m > 0:
+        raise ValueError(f"pixel size must be positive, got {pixel_size_m}")
+    limit = pixel_size_m * (1 - 2 * WARP_ERROR)
+    return next((z for z in range(MAX_ZOOM + 1) if TMS.matrix(z).cellSize * france_stretch() <= limit), MAX_ZOOM)
+
+
+def resolution(zoom: int, pixel_size_m: float) -> dict:
+    """What a grid of ``zoom`` keeps of ``pixel_size_m`` sources: the contract of ``/api/months``.
+
+    ``full``: every source pixel is kept (``zoom`` at least :func:`choose_zoom`'s). Otherwise the
+    product is lighter; the share of source pixels it drops is estimated at 46.5 N, where a web
+    pixel larger than a source pixel takes the value of one of the source pixels under it.
+    """
+    ground = ground_resolution(zoom)
+    full = zoom >= choose_zoom(pixel_size_m)
+    if full:
+        label = f"{pixel_size_m:g} m, every source pixel (zoom {zoom})"
+    else:
+        dropped = max(0.0, 1 - (pixel_size_m / ground) ** 2)
+        share = f"drops ~{100 * dropped:.0f} %" if dropped >= 0.01 else "may drop some"
+        about = f"{ground:.0f}" if ground >= 10 else f"{ground:.1f}"
+        label = f"lighter: zoom {zoom}, about {about} m, {share} of {pixel_size_m:g} m source pixels"
+    return {"zoom": zoom, "ground_m": round(ground, 3), "full": full, "label": label,
+            "source_pixel_m": pixel_size_m}
 
 
 @dataclass(frozen=True)
@@ -94,8 +157,9 @@ class OutputGrid:
         b = TMS.xy_bounds(region)
         return Affine(self.res, 0.0, b.left, 0.0, -self.res, b.top)
 
-    def describe(self) -> dict:
-        """JSON-ready description for manifests."""
+    def describe(self, pixel_size_m: float | None = None) -> dict:
+        """JSON-ready description for manifests (with :func:`resolution` for sources of ``pixel_size_m``)."""
+        more = {"resolution": resolution(self.zoom, pixel_size_m)} if pixel_size_m else {}
         return {
             "tms": "WebMercatorQuad",
             "crs": "EPSG:3857",
@@ -104,4 +168,5 @@ class OutputGrid:
             "resolution": self.res,
             "ground_resolution_at_46_5N": round(ground_resolution(self.zoom), 3),
             "region_size_px": self.region_size(),
+            **more,
         }

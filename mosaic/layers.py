@@ -30,7 +30,7 @@ class Layer:
 
 
 REFLECTANCE = Layer("reflectance", ("B2", "B3", "B4", "B8"), "int16", NODATA, "ZSTD", "AVERAGE",
-                    "Surface reflectance x 10000 (Theia L3A FRC), 10 m bands")
+                    "Surface reflectance x 10000 (Theia L3A FRC), bands B2/B3/B4/B8")
 FLAGS = Layer("flags", ("FLG",), "uint8", int(Flag.NODATA), "ZSTD", "NEAREST",
               "Pixel status: 0 no data, 1 all-month cloud, 2 snow, 3 water, 4 land")
 DATES = Layer("dates", ("DTS",), "int16", NODATA, "ZSTD", "NEAREST",

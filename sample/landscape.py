@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from enum import IntEnum
 from functools import lru_cache
 
 import numpy as np
@@ -31,7 +32,7 @@ from sample.noise import (
     smoothstep,
     value_noise,
 )
-from sample.spectra import EM, ENDMEMBERS, calendar, spectra
+from sample.spectra import CROPS, EM, ENDMEMBERS, calendar, phenology, spectra
 
 LAND, INLAND_WATER = 1, 2  # surface codes; 0 is sea
 MAX_DN = 15000
@@ -46,6 +47,20 @@ class Scene:
     frc: dict[str, np.ndarray]  # int16 DN per band
     dts: np.ndarray  # int16 day of year, 0 = 1 January
     wgt: np.ndarray  # int16 total weight x 1000
+    cover: np.ndarray  # uint8 Cover codes: the ground, the same in every month
+    elevation: np.ndarray  # float32 m
+
+
+class Cover(IntEnum):
+    """Land cover of the sample landscape (what the ground is, whatever the month shows)."""
+
+    WATER = 1
+    URBAN = 2
+    DECIDUOUS = 3  # broadleaf forest: bare in winter
+    EVERGREEN = 4  # conifers, maritime pine, Mediterranean oak: green all year
+    ALPINE = 5  # meadows and rock above the tree line
+    CROPLAND = 6
+    GRASSLAND = 7
 
 
 def render(
@@ -69,18 +84,25 @@ def render(
     weights = np.zeros((n, len(ENDMEMBERS)), F32)
     gain = np.ones(n, F32)
     flag = np.full(n, Flag.LAND, np.uint8)
+    cover = np.zeros(n, np.uint8)
     water = surface != LAND
     water[~water] = _lakes(kx[~water], ky[~water], elev[~water], seed)
     flag[water] = Flag.WATER
+    cover[water] = Cover.WATER
     _water(weights, np.flatnonzero(water), kx, ky, seed)
 
     land = np.flatnonzero(~water)
     urban = _towns(weights, gain, land, lon, lat, kx, ky, elev, seed)
+    cover[land[urban]] = Cover.URBAN
     rest = land[~urban]
-    forest = _forest(weights, gain, rest, kx, ky, elev, mpos, seed)
+    forest, evergreen = _forest(weights, gain, rest, kx, ky, elev, mpos, seed)
+    cover[rest[forest]] = np.where(evergreen, Cover.EVERGREEN, Cover.DECIDUOUS)
     rest = rest[~forest]
     alpine = _alpine(weights, rest, kx, ky, elev, mpos, seed)
-    _fields(weights, gain, rest[~alpine], lon, lat, kx, ky, elev, mpos, seed)
+    cover[rest[alpine]] = Cover.ALPINE
+    rest = rest[~alpine]
+    crop = _fields(weights, gain, rest, lon, lat, kx, ky, elev, mpos, seed)
+    cover[rest] = np.where(crop == CROPS.index("grass"), Cover.GRASSLAND, Cover.CROPLAND)
     _snow(weights, flag, land, kx, ky, elev, mpos, seed)
     relief = land[base[land] > 1]
     gain[relief] *= _hillshade(kx[relief], ky[relief], elev[relief], mpos[relief], seed)
@@ -95,6 +117,8 @@ def render(
         frc={b: np.ascontiguousarray(dn[:, i]).reshape(shape) for i, b in enumerate(bands)},
         dts=np.rint(doy).astype(np.int16).reshape(shape),
         wgt=wgt.astype(np.int16).reshape(shape),
+        cover=cover.reshape(shape),
+        elevation=elev.reshape(shape),
     )
 
 
@@ -246,8 +270,11 @@ _FOREST_BIAS = [
 ]
 
 
-def _forest(weights, gain, idx, kx, ky, elev, mpos, seed: int) -> np.ndarray:
-    """Large forest blobs, denser in hills and some known regions. Returns the mask over ``idx``."""
+def _forest(weights, gain, idx, kx, ky, elev, mpos, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Large forest blobs, denser in hills and some known regions.
+
+    Returns the forest mask over ``idx`` and, over the forest, which stands are evergreen.
+    """
     x, y, e = kx[idx], ky[idx], elev[idx]
     bias = F32(0.25) * smoothstep(250, 900, e) - F32(0.6) * smoothstep(1700, 2100, e)
     for flon, flat, radius, amount in _FOREST_BIAS:
@@ -257,16 +284,44 @@ def _forest(weights, gain, idx, kx, ky, elev, mpos, seed: int) -> np.ndarray:
     floor = 0.3 - float(bias.max()) if idx.size else 0.0
     forest = fbm_above(x / 16, y / 16, key(seed, "forest"), floor, 7) + bias > 0.3
     f = idx[forest]
-    summer = _summer(mpos[f])
-    canopy = F32(0.72) + F32(0.23) * summer  # deciduous trees lose leaves in winter
-    weights[f, EM["forest"]] = canopy
-    weights[f, EM["veg"]] = F32(0.05)
-    weights[f, EM["soil"]] = F32(0.95) - canopy
-    # Stands (~400 m) of lighter or darker trees, and crowns (~15 m).
+    evergreen = _evergreen(kx[f], ky[f], elev[f], seed)
+    # Leaf-out comes later and leaf fall earlier with altitude (~3 weeks per 1000 m), and each
+    # stand (~400 m) has its own timing within about a week either way.
     stands = value_noise(kx[f] / 0.4, ky[f] / 0.4, key(seed, "stands"))
+    late = elev[f] / F32(1400) + (stands - F32(0.5)) * F32(0.5)
+    when = mpos[f] - np.where(mpos[f] % 12 < 6.5, late, -late)  # spring: later; autumn: earlier
+    leaves, litter = phenology(evergreen.astype(np.int64), when)
+    canopy = F32(0.92) * leaves
+    under = F32(0.08)  # understorey, moss, ivy: some green even under bare trees
+    bare = F32(1) - canopy - under
+    weights[f, EM["forest"]] = canopy
+    weights[f, EM["veg"]] = under
+    weights[f, EM["straw"]] = bare * litter  # dead leaves, autumn colours
+    weights[f, EM["soil"]] = bare * (1 - litter)  # trunks, branches, ground
+    # Stands of lighter or darker trees, and crowns (~15 m).
     crowns = value_noise(kx[f] / 0.015, ky[f] / 0.015, key(seed, "crowns"))
     gain[f] = (F32(0.8) + F32(0.4) * stands) * (F32(0.8) + F32(0.4) * crowns)
-    return forest
+    return forest, evergreen
+
+
+# Regions where forests are mostly evergreen: (lon, lat, radius km, share).
+_EVERGREEN_REGIONS = [
+    (-0.90, 44.30, 70.0, 0.95),  # Landes: maritime pine
+    (5.50, 43.60, 90.0, 0.65),  # Provence: Aleppo pine, holm oak
+    (3.40, 43.60, 60.0, 0.55),  # Languedoc garrigue
+    (9.10, 42.10, 70.0, 0.7),  # Corsica: maquis, laricio pine
+]
+
+
+def _evergreen(kx, ky, elev, seed: int) -> np.ndarray:
+    """Which forest pixels are evergreen: conifers in the mountains, pines in the Landes and the
+    south, plantations here and there elsewhere; the rest broadleaf. Patches of ~1 km."""
+    share = F32(0.12) + F32(0.8) * smoothstep(700, 1300, elev)
+    for elon, elat, radius, amount in _EVERGREEN_REGIONS:
+        d2 = ((kx - elon * KM_PER_DEG_LON) ** 2 + (ky - elat * KM_PER_DEG_LAT) ** 2) / radius**2
+        share = np.maximum(share, np.where(d2 < 9, amount * np.exp(-d2), 0).astype(F32))
+    patches = _uniform(value_noise(kx / 1.2, ky / 1.2, key(seed, "leaf-type")), "value")
+    return patches < np.minimum(share, F32(0.97))
 
 
 def _alpine(weights, idx, kx, ky, elev, mpos, seed: int) -> np.ndarray:
@@ -286,8 +341,11 @@ def _alpine(weights, idx, kx, ky, elev, mpos, seed: int) -> np.ndarray:
     return high
 
 
-def _fields(weights, gain, idx, lon, lat, kx, ky, elev, mpos, seed: int) -> None:
-    """Cropland and grassland parcels (~300-600 m) with crop calendars; hedges in the west."""
+def _fields(weights, gain, idx, lon, lat, kx, ky, elev, mpos, seed: int) -> np.ndarray:
+    """Cropland and grassland parcels (~300-600 m) with crop calendars; hedges in the west.
+
+    Returns the crop (an index of ``CROPS``) of each pixel of ``idx``.
+    """
     x, y, e = kx[idx], ky[idx], elev[idx]
     # Farm regions (~12 km, wavy borders) each orient their parcels their own way.
     kw = key(seed, "farm-warp")
@@ -349,6 +407,7 @@ def _fields(weights, gain, idx, lon, lat, kx, ky, elev, mpos, seed: int) -> None
     weights[h, EM["veg"]] = (1 - bocage) * F32(0.6)
     weights[h, EM["straw"]] = (1 - bocage) * F32(0.4)
     gain[h] = 1
+    return crop
 
 
 def _snow(weights, flag, idx, kx, ky, elev, mpos, seed: int) -> None:
@@ -387,9 +446,10 @@ def _uniform(values: np.ndarray, field: str) -> np.ndarray:
 
 
 def _clouds(refl, flag, wgt, kx, ky, month: date, seed: int, bands) -> None:
-    """All-month clouds (kept bright in FRC, flagged) and their shadows; ~3% in summer."""
+    """All-month clouds (kept bright in FRC, flagged) and their shadows: ~3% in July, ~15% in
+    January (a month of winter weather leaves more ground never seen clear)."""
     winter = 0.5 + 0.5 * np.cos((month.month - 1) * 2 * np.pi / 12)
-    cover = 3 + 7 * winter  # percent, on average over months of that season
+    cover = 3 + 12 * winter  # percent, on average over months of that season
     threshold = float(np.interp(100 - cover, np.arange(101), _percentiles("cloud")))
     k = key(seed, "clouds", month.year, month.month)
     haze = 0.03

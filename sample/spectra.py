@@ -1,4 +1,4 @@
-"""Endmember spectra and crop calendars of the sample landscape."""
+"""Endmember spectra, crop calendars and forest phenology of the sample landscape."""
 
 from __future__ import annotations
 
@@ -38,8 +38,18 @@ _CALENDAR: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
     "grass": ((0.60, 0.62, 0.70, 0.85, 0.90, 0.80, 0.62, 0.48, 0.58, 0.66, 0.65, 0.62),
               (0.2, 0.2, 0.1, 0.0, 0.0, 0.2, 0.5, 0.7, 0.4, 0.2, 0.2, 0.2)),
 }
-GREEN = np.array([_CALENDAR[c][0] for c in CROPS], np.float32)
-STRAW = np.array([_CALENDAR[c][1] for c in CROPS], np.float32)
+FOREST_TYPES: tuple[str, ...] = ("deciduous", "evergreen")
+# Forests in the same table: leaf cover of the canopy and litter share (dead leaves, autumn
+# colours) of what the leaves leave bare. Broadleaf trees leaf out in April-May and turn in
+# October-November; conifers and evergreen oaks stay green, a little less so in winter.
+_CALENDAR |= {
+    "deciduous": ((0.08, 0.08, 0.14, 0.45, 0.85, 0.95, 0.95, 0.92, 0.82, 0.55, 0.20, 0.08),
+                  (0.50, 0.45, 0.40, 0.30, 0.0, 0.0, 0.0, 0.0, 0.20, 0.70, 0.75, 0.60)),
+    "evergreen": ((0.80, 0.80, 0.82, 0.86, 0.90, 0.92, 0.92, 0.91, 0.89, 0.86, 0.83, 0.80),
+                  (0.10, 0.10, 0.10, 0.10, 0.10, 0.10, 0.10, 0.10, 0.10, 0.15, 0.15, 0.10)),
+}
+GREEN = np.array([_CALENDAR[c][0] for c in CROPS + FOREST_TYPES], np.float32)
+STRAW = np.array([_CALENDAR[c][1] for c in CROPS + FOREST_TYPES], np.float32)
 
 
 def spectra(bands: tuple[str, ...]) -> np.ndarray:
@@ -60,3 +70,8 @@ def calendar(crop: np.ndarray, month_pos: np.ndarray) -> tuple[np.ndarray, np.nd
     green = GREEN[crop, i0] * (1 - frac) + GREEN[crop, i1] * frac
     straw = STRAW[crop, i0] * (1 - frac) + STRAW[crop, i1] * frac
     return green, straw
+
+
+def phenology(kind: np.ndarray, month_pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Leaf cover and litter share for ``FOREST_TYPES`` indices at fractional month positions."""
+    return calendar(len(CROPS) + kind, month_pos)

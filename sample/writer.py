@@ -42,7 +42,7 @@ from processing.naming import ProductName, parse_month
 from processing.tiles import TILE_SIZE_M, S2Tile, france_tiles
 from sample.geography import surface_shapes
 from sample.grid import Grid, Wedge, lonlat, tile_grids, wedge_for
-from sample.landscape import nodata_scene, render
+from sample.landscape import Scene, nodata_scene, render
 from sample.mtd import build_mtd, write_mtd
 from sample.noise import key
 
@@ -251,7 +251,6 @@ def _write_group(
     bands = group_bands(group)
     counts = np.zeros(len(Flag), np.int64)
     shapes = surface_shapes(grid.epsg, seed)
-    xs = grid.xs()
     with ExitStack() as stack:
         def create(rel: str, dtype: str, nodata: int | None) -> rasterio.io.DatasetWriter:
             profile = _profile(grid, dtype, nodata)
@@ -262,13 +261,7 @@ def _write_group(
             k: create(mask_file(stem, k, group), MASK_DTYPES[k], MASK_NODATA[k]) for k in MASK_KINDS
         }
         for r0, r1 in grid.row_blocks(BLOCK_PIXELS):
-            ys = grid.ys(r0, r1)
-            lon, lat = lonlat(grid.epsg, xs, ys)
-            surface = rasterize(shapes, out_shape=lon.shape, fill=0, dtype="uint8",
-                                transform=grid.transform @ Affine.translation(0, r0))
-            scene = render(lon, lat, surface, month, seed, bands)
-            if wedge is not None:
-                nodata_scene(scene, wedge.mask(grid, xs, ys))
+            scene = _render_rows(grid, shapes, r0, r1, month, seed, bands, wedge)
             window = Window(0, r0, grid.size, r1 - r0)
             for b, dst in frc.items():
                 dst.write(scene.frc[b], 1, window=window)
@@ -276,6 +269,36 @@ def _write_group(
                 masks[k].write(arr, 1, window=window)
             counts += np.bincount(scene.flag.ravel(), minlength=len(Flag))
     return counts
+
+
+def _render_rows(
+    grid: Grid, shapes: tuple, r0: int, r1: int, month: date, seed: int, bands: tuple[str, ...],
+    wedge: Wedge | None,
+) -> Scene:
+    """The scene of rows r0..r1-1 of a product grid, wedge included."""
+    xs, ys = grid.xs(), grid.ys(r0, r1)
+    lon, lat = lonlat(grid.epsg, xs, ys)
+    surface = rasterize(shapes, out_shape=lon.shape, fill=0, dtype="uint8",
+                        transform=grid.transform @ Affine.translation(0, r0))
+    scene = render(lon, lat, surface, month, seed, bands)
+    if wedge is not None:
+        nodata_scene(scene, wedge.mask(grid, xs, ys))
+    return scene
+
+
+def render_tile(
+    tile: str, month: str, pixel_size: float = 200.0, seed: int = 0, group: Group = "R1"
+) -> Scene:
+    """What ``write_product`` writes for one group of a tile, as arrays, with the ground truth
+    the files do not hold (``Scene.cover``, ``Scene.elevation``); in one block, so for small
+    grids (tests, checks)."""
+    s2 = resolve_tile(tile)
+    first = parse_month(month)
+    _check_pixel_size(pixel_size)
+    grid = tile_grids(s2, pixel_size)[group]
+    wedge = wedge_for(s2.tile, first, seed)
+    return _render_rows(grid, surface_shapes(grid.epsg, seed), 0, grid.size, first, seed,
+                        group_bands(group), wedge)
 
 
 def _write_quicklook(root: Path, stem: str) -> None:

@@ -9,6 +9,9 @@ VENV=${VENV:-.venv}
 PYTHON=${PYTHON:-python3}
 
 APT_PACKAGES=(gdal-bin libgdal-dev python3-venv python3-dev g++ make zip chromium)
+# nginx: the caching reverse proxy in front of the server (scripts/nginx/, docs/operations.md), and
+# envsubst to fill in its template. Tests and benchmarks run their own unprivileged instances.
+APT_PACKAGES+=(nginx gettext-base)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

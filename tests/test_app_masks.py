@@ -175,7 +175,9 @@ def test_layers_keep_their_mask_and_average_valid_pixels_only_at_every_zoom(
     for z in range(m.where.zoom + 1):
         for x, y in m.where.tiles(z):
             for layer in ("reflectance", "flags", "dates", "truecolor"):
-                url = links[layer]["tiles"].replace("{y}?", "{y}.npy?")
+                dynamic = links[layer]["tilejson"].replace("WebMercatorQuad/tilejson.json",  # (true colour's
+                                                           "tiles/WebMercatorQuad/{z}/{x}/{y}")  # tiles: stored)
+                url = dynamic.replace("{y}?", "{y}.npy?")
                 r = get(client, url, z, x, y)
                 if r.status_code == 204:
                     assert not m.all(layer, z, x, y).any(), f"{layer} {z}/{x}/{y}: data lost"

@@ -22,7 +22,8 @@ MONTH = "2018-07"
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return published_months(tmp_path_factory.mktemp("server"), ["T31TCJ", "T31TDJ"], [MONTH])
+    return published_months(tmp_path_factory.mktemp("server"), ["T31TCJ", "T31TDJ"], [MONTH],
+                            pixel_size=2000)  # zoom 7 (the rule keeping every pixel): a region COG is one tile
 
 
 @pytest.fixture(scope="module")
@@ -152,7 +153,8 @@ def test_wmts_capabilities_parse_in_owslib_and_gdal_reads_a_layer(server: str, t
         (month,) = client.get("/api/months").json()
     wmts = WebMapTileService(f"{server}/wmts/WMTSCapabilities.xml", xml=xml)
     names = sorted(wmts.contents)
-    assert names == sorted(f"{MONTH}_{p}" for p in ("truecolor", "falsecolor", "ndvi", "validity"))
+    presets = ("truecolor", "falsecolor", "ndvi", "validity")
+    assert names == sorted([*presets, *(f"{MONTH}_{p}" for p in presets)])  # presets: the Time layers
     layer = wmts.contents[f"{MONTH}_ndvi"]
     assert "WebMercatorQuad" in layer.tilematrixsetlinks
     template = layer.resourceURLs[0]["template"]

@@ -16,7 +16,7 @@ from tests.test_frontend_page import ARGS, ARTIFACTS, CHROMIUM, READY, pytestmar
 
 BACKGROUND = (0xDD, 0xE3, 0xEA)
 """``.map { background: #dde3ea }`` in frontend/page/app.css."""
-HIDE = """() => document.querySelectorAll(".maplibregl-control-container, #divider, #legend, #status")
+HIDE = """() => document.querySelectorAll(".maplibregl-control-container, #divider, #legend, #status, .side")
     .forEach((e) => { e.style.visibility = "hidden"; })"""
 """Hides what lies over the map (through the CSSOM: the page's CSP refuses inline styles)."""
 REPAINTED = "() => new Promise((done) => { mosaique.map.once('idle', done); mosaique.map.triggerRepaint(); })"
@@ -42,7 +42,7 @@ def test_default_view_shows_the_background_around_the_data_never_black(server: s
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
             page = browser.new_page(viewport={"width": 1000, "height": 700})
-            page.goto(f"{server}/")
+            page.goto(f"{server}/#borders=0&names=0")  # the default view, without the borders and names over it
             page.wait_for_function(READY, timeout=60000)
             assert page.evaluate("mosaique.map.getZoom()") <= 6  # the month overview's zooms
             page.evaluate(HIDE)  # controls and the divider over the map

@@ -3,70 +3,30 @@
 from __future__ import annotations
 
 import os
-import re
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 import pytest
 from playwright.sync_api import Page, sync_playwright
-from rasterio.io import MemoryFile
 
-from tests.helpers import free_port, published_months, running
+from tests.pages import ARGS, ARTIFACTS, CHROMIUM, READY, drawn, new_page, open_page, serve
 
-CHROMIUM = "/usr/bin/chromium"
-TILE = re.compile(r"/(months|diff)/.+/\d+/\d+/\d+")  # a tile URL: stored, dynamic or difference
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--use-gl=swiftshader", "--enable-unsafe-swiftshader"]
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-READY = ("() => window.mosaique && mosaique.left.loaded() && mosaique.right.loaded()"
-         " && mosaique.left.areTilesLoaded() && mosaique.right.areTilesLoaded()")
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed")
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    data = published_months(tmp_path_factory.mktemp("page"), ["T31TCJ", "T31TDJ"], ["2018-07", "2018-08"])
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    with running([sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--data-dir", str(data)],
-                 f"{url}/healthz"):
+    with serve(tmp_path_factory.mktemp("page"), ["2018-07", "2018-08"]) as url:
         yield url
 
 
 @pytest.fixture()
 def page(server: str) -> Iterator[Page]:
-    ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1000, "height": 700})
-        page.errors, page.outside, page.tile_requests = [], [], []
-        page.on("console", lambda m: m.type == "error" and page.errors.append(m.text))
-        page.on("pageerror", lambda e: page.errors.append(str(e)))
-        page.on("response", lambda r: r.status >= 400 and page.errors.append(f"{r.status} {r.url}"))
-
-        def on_request(request) -> None:
-            if not request.url.startswith((server, "blob:", "data:")):
-                page.outside.append(request.url)
-            if TILE.search(request.url):
-                page.tile_requests.append(request.url)
-
-        page.on("request", on_request)
-        yield page
+        with new_page(browser, server, locale="en-GB") as page:
+            yield page
         browser.close()
-
-
-def open_page(page: Page, url: str, shot: str) -> None:
-    page.goto(url)
-    page.wait_for_function(READY, timeout=60000)
-    page.wait_for_timeout(300)
-    page.screenshot(path=ARTIFACTS / f"{shot}.png")
-
-
-def screenshot(page: Page) -> np.ndarray:
-    with MemoryFile(page.screenshot()) as mem, mem.open() as img:
-        return img.read()
 
 
 def divider(page: Page) -> float:
@@ -83,12 +43,6 @@ def test_both_months_load_without_errors_or_outside_requests(page: Page, server:
     assert "Copernicus Sentinel" in page.inner_text(".maplibregl-ctrl-attrib")
 
 
-def drawn(page: Page) -> np.ndarray:
-    """A screenshot once the map has drawn its current state (divider, layers) with every tile."""
-    page.evaluate("() => new Promise((done) => { mosaique.map.once('idle', done); mosaique.map.triggerRepaint(); })")
-    return screenshot(page)
-
-
 def both_months(page: Page, url: str, shot: str) -> tuple[np.ndarray, np.ndarray]:
     """The view all in the left month (divider at the end), then all in the right one (Home key)."""
     open_page(page, f"{url}&divider=100", f"{shot}-all-left")
@@ -101,7 +55,7 @@ def both_months(page: Page, url: str, shot: str) -> tuple[np.ndarray, np.ndarray
 
 
 def test_left_and_right_differ_where_the_months_differ(page: Page, server: str) -> None:
-    july, august = both_months(page, f"{server}/#zoom=8&lng=1.5&lat=43.8", "vertical")
+    july, august = both_months(page, f"{server}/#zoom=8&lng=1.5&lat=43.8&borders=0&names=0", "vertical")
     body = slice(120, 600), slice(50, 950)
     changed = np.abs(july[:3][(slice(None), *body)].astype(int) - august[:3][(slice(None), *body)]).sum(axis=0) > 30
     assert 0.02 < changed.mean() < 0.98
@@ -124,7 +78,8 @@ def test_left_and_right_differ_where_the_months_differ(page: Page, server: str) 
 
 
 def test_horizontal_divider_shows_the_left_month_above_and_the_right_month_below(page: Page, server: str) -> None:
-    july, august = both_months(page, f"{server}/#zoom=8&lng=1.5&lat=43.8&orient=horizontal", "horizontal")
+    url = f"{server}/#zoom=8&lng=1.5&lat=43.8&orient=horizontal&borders=0&names=0"
+    july, august = both_months(page, url, "horizontal")
     for _ in range(5):
         page.keyboard.press("Shift+ArrowRight")
     assert divider(page) == 50
@@ -164,12 +119,13 @@ def test_divider_moves_with_keyboard_mouse_and_touch_without_tile_requests(page:
 
 def test_url_state_round_trips_through_a_reload(page: Page, server: str) -> None:
     url = f"{server}/#left=2018-08&right=2018-07&preset=ndvi&mode=swipe&validity=1&opacity=0.8&divider=30.0" \
-          "&orient=horizontal&lng=1.80000&lat=43.90000&zoom=8.50"
+          "&orient=horizontal&borders=0&names=1&lng=1.80000&lat=43.90000&zoom=8.50"
     open_page(page, url, "url-state")
     page.reload()
     page.wait_for_function(READY, timeout=60000)
     state = page.evaluate("mosaique.state")
-    assert (state["left"], state["right"], state["preset"], state["orient"]) == ("2018-08", "2018-07", "ndvi", "horizontal")
+    assert (state["left"], state["right"], state["preset"]) == ("2018-08", "2018-07", "ndvi")
+    assert state["orient"] == "horizontal" and state["borders"] is False and state["names"] is True
     assert state["validity"] is True and state["divider"] == 30 and state["opacity"] == 0.8
     center = page.evaluate("mosaique.left.getCenter()")
     assert abs(center["lng"] - 1.8) < 1e-3 and abs(center["lat"] - 43.9) < 1e-3

@@ -165,9 +165,9 @@ def test_sigkill_at_each_stage_loses_nothing_and_the_next_build_cleans_up(
 # -- a full disk ---------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def small_disk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A 16 MB tmpfs, mounted for the module's tests."""
+    """A 64 MB tmpfs, mounted for the module's tests (a build at the full-resolution zoom needs more than 16)."""
     mnt = tmp_path_factory.mktemp("disk")
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mnt)], capture_output=True, text=True)
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(mnt)], capture_output=True, text=True)
     if done.returncode:
         pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip() or done.returncode}")
     try:

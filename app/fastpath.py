@@ -1,0 +1,84 @@
+"""Stored true-colour tiles answered before FastAPI: the path map clients take, at static-file cost.
+
+A stored tile costs a few tens of microseconds to find and read (:mod:`app.blocks`), and
+FastAPI's routing, dependency solving and two worker-thread hops cost about a millisecond of
+CPU around it: most of the server's time, and what capped one process near static-file speed.
+This pure-ASGI middleware, the innermost one (the request id, access log, metrics, security and
+caching headers still apply), answers the plain cases of the true-colour routes itself:
+``GET /months/{month}/truecolor/{z}/{x}/{y}[.jpg]`` with at most ``build`` and ``tilesize=256``
+in the query, from a local data directory, where :func:`app.prerendered.stored_tile` finds the
+stored block or no data. Everything else, errors included, goes on to the FastAPI route, which
+decides through the same function: the fast path never answers differently, only sooner.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from urllib.parse import parse_qsl
+
+import anyio.to_thread
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from app.blocks import INDEXES
+from app.limits import MAX_ZOOM
+from app.prerendered import NO_DATA, ROUTE, stored_tile
+from mosaic.catalog import Catalog
+from mosaic.store import BUILD_ID_PATTERN
+
+_PATH = re.compile(r"/months/(\d{4}-\d{2})/truecolor/(\d{1,2})/(\d{1,8})/(\d{1,8})(\.jpg)?")
+_BUILD = re.compile(BUILD_ID_PATTERN)
+log = logging.getLogger("mosaique.app")
+
+
+@dataclass(frozen=True)
+class StoredTilesFastPath:
+    """Pure-ASGI middleware answering stored true-colour tiles of a local data directory."""
+
+    app: ASGIApp
+    catalog: Catalog
+    routes: dict[str, object]
+    """The FastAPI routes by path (``ROUTE`` and ``ROUTE + ".jpg"``): metrics count answers under them."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer a stored tile, or hand the request on."""
+        if scope["type"] == "http" and scope["method"] == "GET" and not self.catalog.remote:
+            match = _PATH.fullmatch(scope["path"])
+            if match is not None:
+                answer = await self._answer(match, scope["query_string"])
+                if answer is not None:
+                    scope["route"] = self.routes.get(ROUTE + (match[5] or ""))
+                    await _send(send, answer)
+                    return
+        await self.app(scope, receive, send)
+
+    async def _answer(self, match: re.Match, query: bytes) -> bytes | None:
+        """The stored tile's bytes (``NO_DATA``: 204), or None for the FastAPI route to answer."""
+        month, z, x, y = match[1], int(match[2]), int(match[3]), int(match[4])
+        if z > MAX_ZOOM or x >= 2**z or y >= 2**z:
+            return None  # the route refuses it (400)
+        build = None
+        for key, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+            if key == "build" and build is None and _BUILD.fullmatch(value):
+                build = value
+            elif not (key == "tilesize" and value == "256"):
+                return None
+        try:
+            m = self.catalog.get(month, build)  # local: one stat of catalog.json
+            source = m.source("truecolor", z, x, y)
+            if source is not None and INDEXES.peek(source) is None:
+                await anyio.to_thread.run_sync(INDEXES.get, source)  # opening a file: not on the event loop
+            return stored_tile(m, z, x, y, transparent=not match[5])
+        except Exception:  # noqa: BLE001 - the route answers it again, with the error handling of every route
+            return None
+
+
+async def _send(send: Send, body: bytes) -> None:
+    """A 200 JPEG, or an empty 204."""
+    if body == NO_DATA:
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+    else:
+        await send({"type": "http.response.start", "status": 200, "headers": [
+            (b"content-type", b"image/jpeg"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,74 @@
+"""/metrics tells what holds the memory: the process's RSS, GDAL's block caches, the readers kept open."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
+
+from app.main import create_app
+from app.readers import close_idle_readers
+from app.settings import Settings
+from tests.helpers import published_months
+
+MONTH = "2018-07"
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return published_months(tmp_path_factory.mktemp("metrics"), ["T31TCJ"], [MONTH])
+
+
+def samples(client: TestClient) -> dict[tuple[str, tuple], float]:
+    text = client.get("/metrics").text
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
+
+
+def test_memory_gauges_follow_the_reads(data: Path) -> None:
+    close_idle_readers()
+    with TestClient(create_app(Settings(data_dir=data))) as client:
+        before = samples(client)
+        assert before[("process_resident_memory_bytes", ())] > 50e6
+        assert before[("mosaique_kept_readers", ())] == 0
+        caches = {labels: v for (name, labels), v in before.items() if name == "mosaique_gdal_block_cache_bytes"}
+        assert (("library", "rasterio"),) in caches
+        for z, x, y in [(7, 64, 46), (6, 32, 23)]:
+            assert client.get(f"/months/{MONTH}/reflectance/tiles/WebMercatorQuad/{z}/{x}/{y}.npy").status_code == 200
+        after = samples(client)
+        assert after[("mosaique_kept_readers", ())] == 2  # the region COG and the overview COG
+        key = ("mosaique_gdal_block_cache_bytes", (("library", "rasterio"),))
+        assert after[key] > before[key]  # the tiles' decoded blocks
+    close_idle_readers()
+
+
+ARENAS = """
+import ctypes, sys, threading
+from app.memory import limit_malloc_arenas
+limit_malloc_arenas(int(sys.argv[1]))
+together = threading.Barrier(8)
+def work():
+    kept = bytearray(100_000)  # allocated while the 8 threads all live: each takes an arena if it may
+    together.wait()
+threads = [threading.Thread(target=work) for _ in range(8)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+ctypes.CDLL(None).malloc_stats()
+"""
+
+
+@pytest.mark.parametrize("arenas", [2, 0])
+def test_malloc_arenas_are_bounded(arenas: int) -> None:
+    """Each thread that allocates gets an arena of its own, unless they are bounded."""
+    env = {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"}
+    done = subprocess.run([sys.executable, "-c", ARENAS, str(arenas)], capture_output=True, text=True, env=env,
+                          check=True)
+    count = done.stderr.count("Arena ")
+    assert count == 2 if arenas else count > 4, done.stderr
