@@ -9,8 +9,10 @@ and renamed when complete.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
+import shutil
 import uuid
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass
@@ -19,13 +21,18 @@ from pathlib import Path
 import numpy as np
 import rasterio
 from affine import Affine
+from osgeo import gdal
+from rasterio.crs import CRS
 from rasterio.enums import Resampling
 from rasterio.io import DatasetReader
 from rasterio.warp import reproject, transform_bounds
 from rasterio.windows import Window
+from rasterio.windows import transform as window_transform
 
 from mosaic.grid import OutputGrid
 from processing.layout import NODATA, Flag
+
+gdal.UseExceptions()  # a failed write or flush raises (as in mosaic/build.py, cog.py, overview.py)
 
 REFLECTANCE_BANDS: tuple[str, ...] = ("B2", "B3", "B4", "B8")
 PART_ASSETS: tuple[str, ...] = (*REFLECTANCE_BANDS, "FLG_R1", "DTS_R1")
@@ -43,6 +50,9 @@ _PROFILE = {
     "blockxsize": 512, "blockysize": 512, "compress": "zstd", "zstd_level": 1, "interleave": "band",
     "bigtiff": "IF_SAFER",
 }
+
+# Free space under which a failed part write is put down to a full disk: one uncompressed block.
+_FULL_DISK_BYTES = 512 * 512 * 2
 
 
 @dataclass(frozen=True)
@@ -103,14 +113,52 @@ def warp_part(
         try:
             with ExitStack() as stack:
                 sources = [stack.enter_context(rasterio.open(assets[a])) for a in PART_ASSETS]
-                dst = stack.enter_context(rasterio.open(tmp, "w", **profile))
-                for row in range(0, height, CHUNK_ROWS):
-                    window = Window(0, row, width, min(CHUNK_ROWS, height - row))
-                    dst.write(_warp_slab(sources, dst.window_transform(window), window, threads), window=window)
+                dst = _create_part(tmp, profile)
+                try:
+                    for row in range(0, height, CHUNK_ROWS):
+                        window = Window(0, row, width, min(CHUNK_ROWS, height - row))
+                        slab = _warp_slab(sources, window_transform(window, profile["transform"]), window, threads)
+                        for band, data in enumerate(slab, start=1):
+                            dst.GetRasterBand(band).WriteArray(data, xoff=0, yoff=row)
+                    # The blocks still in GDAL's cache are written here, while the dataset is open:
+                    # GDAL 3.6 cannot report a failed write at close (a full disk would leave an
+                    # unreadable part and no error), but a failed FlushCache raises.
+                    dst.FlushCache()
+                    dst = None  # writes the TIFF directory, whose failure GDAL 3.6 does not report...
+                    written = gdal.Open(str(tmp))  # ...so read it back (kept: a band needs its dataset)
+                    written.GetRasterBand(len(PART_ASSETS)).ReadBlock(0, 0)
+                    written = None
+                except RuntimeError as exc:  # GDAL's words for a full disk are often vaguer (TIFF tag data...)
+                    if shutil.disk_usage(tmp.parent).free < _FULL_DISK_BYTES:
+                        raise OSError(errno.ENOSPC, f"{os.strerror(errno.ENOSPC)} writing part {out.name}") from exc
+                    raise
+                finally:
+                    dst = None
             os.replace(tmp, out)
         finally:
             tmp.unlink(missing_ok=True)
     return Part(tile=tile, path=str(out), bounds=bounds, centre=centre)
+
+
+def _create_part(path: Path, profile: dict) -> gdal.Dataset:
+    """An empty part (GTiff, ``_PROFILE``'s options) opened for writing by GDAL's own bindings.
+
+    Written through osgeo rather than rasterio so that the cache can be flushed, with errors
+    raised as exceptions, before the dataset is closed.
+    """
+    options = [
+        "TILED=YES", f"BLOCKXSIZE={profile['blockxsize']}", f"BLOCKYSIZE={profile['blockysize']}",
+        f"COMPRESS={profile['compress'].upper()}", f"ZSTD_LEVEL={profile['zstd_level']}",
+        f"INTERLEAVE={profile['interleave'].upper()}", f"BIGTIFF={profile['bigtiff']}",
+    ]
+    ds = gdal.GetDriverByName("GTiff").Create(
+        str(path), profile["width"], profile["height"], profile["count"], gdal.GDT_Int16, options=options
+    )
+    ds.SetGeoTransform(profile["transform"].to_gdal())
+    ds.SetProjection(CRS.from_user_input(profile["crs"]).to_wkt())
+    for i in range(1, profile["count"] + 1):
+        ds.GetRasterBand(i).SetNoDataValue(profile["nodata"])
+    return ds
 
 
 def _warp_slab(sources: list[DatasetReader], transform: Affine, window: Window, threads: int) -> np.ndarray:
