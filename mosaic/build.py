@@ -36,6 +36,7 @@ from mosaic.layers import LAYERS
 from mosaic.overview import paste_regions, warp_overview
 from mosaic.parts import PART_ASSETS, Part, part_geometry, part_key, warp_part
 from mosaic.store import DataStore, new_build_id, remove_strays, write_json_atomic
+from mosaic.written import close, written
 from processing.errors import InvalidProduct, WrongMonth
 from processing.identity import checksum, fingerprint
 from processing.naming import parse_month
@@ -489,7 +490,8 @@ def _finalize_layers(
         if previous_vrt:
             shutil.copyfile(previous_vrt, vrt_path)
         else:  # GDAL writes the sources relative to the VRT: the build folder stays relocatable
-            gdal.BuildVRT(str(vrt_path), [os.path.abspath(f) for f in files]).FlushCache()
+            with written(vrt_path):  # closed raising errors and read back: a full disk raises
+                close(gdal.BuildVRT(str(vrt_path), [os.path.abspath(f) for f in files]))
         if not previous_raster or not paste_regions(previous_raster, overview_src, [f[name] for f in rebuilt], grid):
             warp_overview(vrt_path, overview_src, grid, layer)
         write_cog(overview_src, tmp / "overview" / f"{name}.tif", layer)

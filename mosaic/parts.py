@@ -9,10 +9,8 @@ and renamed when complete.
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import os
-import shutil
 import uuid
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass
@@ -30,9 +28,10 @@ from rasterio.windows import Window
 from rasterio.windows import transform as window_transform
 
 from mosaic.grid import OutputGrid
+from mosaic.written import flushed, written
 from processing.layout import NODATA, Flag
 
-gdal.UseExceptions()  # a failed write or flush raises (as in mosaic/build.py, cog.py, overview.py)
+gdal.UseExceptions()  # a failed write or flush raises
 
 REFLECTANCE_BANDS: tuple[str, ...] = ("B2", "B3", "B4", "B8")
 PART_ASSETS: tuple[str, ...] = (*REFLECTANCE_BANDS, "FLG_R1", "DTS_R1")
@@ -50,9 +49,6 @@ _PROFILE = {
     "blockxsize": 512, "blockysize": 512, "compress": "zstd", "zstd_level": 1, "interleave": "band",
     "bigtiff": "IF_SAFER",
 }
-
-# Free space under which a failed part write is put down to a full disk: one uncompressed block.
-_FULL_DISK_BYTES = 512 * 512 * 2
 
 
 @dataclass(frozen=True)
@@ -113,27 +109,13 @@ def warp_part(
         try:
             with ExitStack() as stack:
                 sources = [stack.enter_context(rasterio.open(assets[a])) for a in PART_ASSETS]
-                dst = _create_part(tmp, profile)
-                try:
+                # Flushed and closed raising errors, then read back: a full disk raises (mosaic.written).
+                with written(tmp), flushed(_create_part(tmp, profile)) as dst:
                     for row in range(0, height, CHUNK_ROWS):
                         window = Window(0, row, width, min(CHUNK_ROWS, height - row))
                         slab = _warp_slab(sources, window_transform(window, profile["transform"]), window, threads)
                         for band, data in enumerate(slab, start=1):
                             dst.GetRasterBand(band).WriteArray(data, xoff=0, yoff=row)
-                    # The blocks still in GDAL's cache are written here, while the dataset is open:
-                    # GDAL 3.6 cannot report a failed write at close (a full disk would leave an
-                    # unreadable part and no error), but a failed FlushCache raises.
-                    dst.FlushCache()
-                    dst = None  # writes the TIFF directory, whose failure GDAL 3.6 does not report...
-                    written = gdal.Open(str(tmp))  # ...so read it back (kept: a band needs its dataset)
-                    written.GetRasterBand(len(PART_ASSETS)).ReadBlock(0, 0)
-                    written = None
-                except RuntimeError as exc:  # GDAL's words for a full disk are often vaguer (TIFF tag data...)
-                    if shutil.disk_usage(tmp.parent).free < _FULL_DISK_BYTES:
-                        raise OSError(errno.ENOSPC, f"{os.strerror(errno.ENOSPC)} writing part {out.name}") from exc
-                    raise
-                finally:
-                    dst = None
             os.replace(tmp, out)
         finally:
             tmp.unlink(missing_ok=True)
@@ -143,8 +125,8 @@ def warp_part(
 def _create_part(path: Path, profile: dict) -> gdal.Dataset:
     """An empty part (GTiff, ``_PROFILE``'s options) opened for writing by GDAL's own bindings.
 
-    Written through osgeo rather than rasterio so that the cache can be flushed, with errors
-    raised as exceptions, before the dataset is closed.
+    Written through osgeo rather than rasterio so that flushing and closing it raise GDAL's errors
+    (:mod:`mosaic.written`).
     """
     options = [
         "TILED=YES", f"BLOCKXSIZE={profile['blockxsize']}", f"BLOCKYSIZE={profile['blockysize']}",
