@@ -9,12 +9,14 @@ RUN apt-get update \
       nodejs npm ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /opt/mosaique
-# The dependencies first: this layer is rebuilt only when the lock or the recipe changes.
-COPY requirements.lock pyproject.toml README.md ./
+# The dependencies first: this layer is rebuilt only when the lock or the recipe changes (the
+# project itself is installed below, with its code).
+COPY requirements.lock ./
 COPY scripts/python-env.sh scripts/
-RUN mkdir processing sample mosaic app && scripts/python-env.sh requirements.lock && rm -rf /root/.cache
+RUN INSTALL_PROJECT=0 scripts/python-env.sh requirements.lock && rm -rf /root/.cache
 COPY frontend/package.json frontend/package-lock.json frontend/
 RUN cd frontend && npm ci --omit=dev --no-audit --no-fund --loglevel=error
+COPY pyproject.toml README.md ./
 COPY processing/ processing/
 COPY sample/ sample/
 COPY mosaic/ mosaic/

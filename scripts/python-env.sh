@@ -2,7 +2,8 @@
 # Create or update the virtualenv VENV (default .venv) with the Python side of Mosaïque: numpy,
 # GDAL's bindings and rasterio both built against the system GDAL (one libgdal per process), the
 # pinned requirements of the lock files given (default: requirements.lock, the runtime), and the
-# project itself (editable). Needs the system GDAL's development files and a C++ compiler.
+# project itself (editable; not with INSTALL_PROJECT=0). Needs the system GDAL's development files
+# and a C++ compiler.
 # Used by scripts/setup.sh (runtime and development locks) and the Dockerfile (runtime lock).
 # Usage: scripts/python-env.sh [LOCK...]
 set -euo pipefail
@@ -36,6 +37,6 @@ if ! "$VENV/bin/python" -c "import rasterio; assert rasterio.__gdal_version__ ==
   rm -f "$build_cfg"
 fi
 "${PIP[@]}" "${locks[@]/#/-r}"
-"${PIP[@]}" --no-deps --no-build-isolation -e .
+[ "${INSTALL_PROJECT:-1}" = 0 ] || "${PIP[@]}" --no-deps --no-build-isolation -e .
 "$VENV/bin/python" -c "import osgeo.gdal_array, rasterio; print('setup: GDAL', osgeo.__version__, '/ rasterio', \
 rasterio.__version__, 'on GDAL', rasterio.__gdal_version__)"
