@@ -57,10 +57,10 @@ def browser() -> Iterator[Browser]:
 
 
 def lane(page: Page, side: str) -> dict:
-    return page.evaluate("(id) => { const e = document.getElementById(id); return { label: e.getAttribute('aria-label'),"
-                         " role: e.getAttribute('role'), min: e.getAttribute('aria-valuemin'),"
-                         " max: e.getAttribute('aria-valuemax'), now: e.getAttribute('aria-valuenow'),"
-                         " text: e.getAttribute('aria-valuetext') }; }", f"lane-{side}")
+    return page.evaluate("(id) => { const e = document.getElementById(id), a = (k) => e.getAttribute(k);"
+                         " return { label: a('aria-label'), role: a('role'), min: a('aria-valuemin'),"
+                         " max: a('aria-valuemax'), now: a('aria-valuenow'), text: a('aria-valuetext') }; }",
+                         f"lane-{side}")
 
 
 def month_x(page: Page, side: str, index: int) -> tuple[float, float]:
@@ -78,7 +78,8 @@ def test_play_steps_through_the_months_without_a_blank_frame(browser: Browser, s
         open_page(page, f"{server}/#left=2018-01&right=2018-02&{CENTRE}&zoom=10.5&borders=0&names=0"
                         "&speed=0.5&play=both")
         page.evaluate(RECORD)
-        page.evaluate("() => new Promise((done) => { mosaique.map.once('render', done); mosaique.map.triggerRepaint(); })")
+        page.evaluate("() => new Promise((done) => { mosaique.map.once('render', done);"
+                      " mosaique.map.triggerRepaint(); })")
         assert page.evaluate("frames_.at(-1).blank") == 0  # the view is all data: a hole is a missing tile
         page.click("#play")
         assert "playing=1" in page.url and "speed=0.5" in page.url and "play=both" in page.url
@@ -89,10 +90,11 @@ def test_play_steps_through_the_months_without_a_blank_frame(browser: Browser, s
         page.click("#play")
         assert "playing=0" in page.url and page.inner_text("#play") == "Play"
         frames = page.evaluate("frames_")
-        steps = [frames[0]] + [f for a, f in zip(frames, frames[1:]) if (a["left"], a["right"]) != (f["left"], f["right"])]
+        steps = [frames[0]] + [f for a, f in zip(frames, frames[1:], strict=False)
+                               if (a["left"], a["right"]) != (f["left"], f["right"])]
         pairs = [(s["left"], s["right"]) for s in steps]
         assert pairs[:6] == [(MONTHS[i % 5], MONTHS[(i + 1) % 5]) for i in range(6)]
-        assert all(b["t"] - a["t"] >= 450 for a, b in zip(steps[1:], steps[2:]))  # 0.5 s per month
+        assert all(b["t"] - a["t"] >= 450 for a, b in zip(steps[1:], steps[2:], strict=False))  # 0.5 s per month
         assert max(f["blank"] for f in frames) == 0, [f for f in frames if f["blank"]][:3]
         # The probe sees holes: a new view chosen in the settings shows at once, tiles still loading.
         page.evaluate("frames_.length = 0")
@@ -139,7 +141,8 @@ def test_the_timeline_by_keys_mouse_and_finger_in_both_languages(browser: Browse
         page.screenshot(path=ARTIFACTS / "timeline-desktop.png")
         assert axe_violations(page) == []
         page.click("#lang")
-        assert lane(page, "left")["label"] == "Mois de gauche sur la frise" and lane(page, "left")["text"] == "avril 2018"
+        assert lane(page, "left")["label"] == "Mois de gauche sur la frise"
+        assert lane(page, "left")["text"] == "avril 2018"
         assert page.inner_text("#play") == "Lecture" and "2 s par mois" in page.inner_text("#speed")
         assert page.locator("#ticks li").all_inner_texts()[1:] == ["févr.", "mars", "avr.", "mai"]
         assert page.errors == [] and page.outside == []
@@ -161,7 +164,8 @@ def test_a_shared_link_plays_again_and_the_phone_keeps_the_map(browser: Browser,
         timeline = page.locator("#timeline").bounding_box()
         assert page.locator("#maps").bounding_box()["height"] >= 0.75 * 844
         assert header["height"] + timeline["height"] <= 0.25 * 844 and timeline["y"] + timeline["height"] <= 844
-        assert min(page.locator(f"#lane-{s}").bounding_box()["height"] for s in ("left", "right")) >= 24  # a finger's target
+        lanes = [page.locator(f"#lane-{s}").bounding_box() for s in ("left", "right")]
+        assert min(b["height"] for b in lanes) >= 24  # a finger's target
         touch_drag(page, month_x(page, "left", 1), month_x(page, "left", 4))
         assert shown(page) == ["2018-05", "2018-02"]
         page.wait_for_function(READY, timeout=60000)
@@ -208,7 +212,7 @@ def test_the_point_chart_has_a_gap_where_a_month_is_not_valid(browser: Browser, 
             assert page.get_attribute(f"#chart .{line}", "d").count("M") == runs
         rows = page.locator("#chart tr").all_inner_texts()[1:]
         assert len(rows) == len(MONTHS)
-        for row, s in zip(rows, series):
+        for row, s in zip(rows, series, strict=True):
             assert (reasons[s["reason"]][0] in row) if not s["valid"] else "land" in row
         assert axe_violations(page) == []
         page.screenshot(path=ARTIFACTS / "chart-gaps.png")
