@@ -3,7 +3,7 @@ keys, play/pause that never shows a blank frame, the timeline in the URL, and th
 every month with its gaps.
 
 The sample is the Alpes-Maritimes tile (Mercantour snow and winter clouds, the sea) for five months
-at a 2 km pixel: quick to make, and the months differ.
+at a 1 km pixel (zoom 8: the play view needs two tiles a side): quick to make, and the months differ.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ RECORD = """() => {
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with serve(tmp_path_factory.mktemp("timeline"), MONTHS, tiles=("T32TLP",), pixel_size=2000) as url:
+    with serve(tmp_path_factory.mktemp("timeline"), MONTHS, tiles=("T32TLP",), pixel_size=1000) as url:
         yield url
 
 

@@ -52,7 +52,7 @@ function draw(lngLat, series) {
     <rect x="${x(i) - col / 2}" y="${y(1)}" width="${col}" height="${y(-0.2) - y(1)}" fill="#8882"/>
     <text transform="translate(${x(i) + 3},${y(-0.2) - 3}) rotate(-90)" font-size="10" fill="#444">${reason(s)}</text></g>`)).join("");
   const lines = Object.entries(LINES).map(([band, color]) =>
-    `<path class="line-${band}" fill="none" stroke="${color}" stroke-linecap="round" stroke-width="1.5" d="${path(series, x, y, (s) => s.reflectance[band])}"/>`).join("");
+    `<path class="line-${band}" fill="none" stroke="${color}" stroke-linecap="round" stroke-width="2" d="${path(series, x, y, (s) => s.reflectance[band])}"/>`).join("");
   const ndvi = `<path class="ndvi-line" fill="none" stroke="#2a7d2a" stroke-width="2.5" stroke-linecap="round" d="${path(series, x, y, (s) => s.ndvi)}"/>`;
   const points = series.map((s, i) => (!s.valid || s.ndvi === null ? "" :
     `<circle class="ndvi-point" cx="${x(i)}" cy="${y(s.ndvi)}" r="4" fill="#2a7d2a"><title>${monthName(s.month)}, NDVI ${number(s.ndvi)}</title></circle>`)).join("");

@@ -1,7 +1,7 @@
 // The timeline: every published month on one scale, each side's month set on it with a mouse, a
 // finger or the keys (one slider per side: the left month above the scale, the right one below),
 // and play/pause with its speed and the side(s) that play.
-import { monthName, monthShort, number, t } from "./i18n.js";
+import { lang, monthName, monthShort, number, t } from "./i18n.js";
 import { months } from "./months.js";
 import { setupPlay, startPlay, stopPlay } from "./play.js";
 import { state, writeUrl } from "./state.js";
@@ -41,8 +41,12 @@ export function renderTimeline() {
   play.textContent = t(state.playing ? "pause" : "play");
   play.classList.toggle("playing", state.playing);
   play.disabled = list.length < 2;
-  $("speed").replaceChildren(...SPEEDS.map((s) => new Option(t("seconds", { n: number(s, 1) }), s)));
-  $("speed").value = String(state.speed);
+  const speed = $("speed");
+  if (speed.dataset.lang !== lang) {  // written again only in another language (an open list stays open)
+    speed.replaceChildren(...SPEEDS.map((s) => new Option(t("seconds", { n: number(s, 1) }), s)));
+    speed.dataset.lang = lang;
+  }
+  speed.value = String(state.speed);
   $("play-side").value = state.play;
 }
 
