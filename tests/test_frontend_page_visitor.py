@@ -177,7 +177,16 @@ def test_phone_in_french_from_a_shared_link(browser: Browser, server: str) -> No
         header = page.locator("header").bounding_box()
         assert header["height"] <= 0.25 * 844 and page.locator("#maps").bounding_box()["height"] >= 0.75 * 844
         scale = page.locator(".maplibregl-ctrl-scale").bounding_box()
-        assert not overlap(scale, page.locator(".maplibregl-ctrl-attrib").bounding_box())
+        attribution = page.locator(".maplibregl-ctrl-attrib")
+        assert not overlap(scale, attribution.bounding_box())
+        # Folded behind its button, as small as the button; the button opens it.
+        assert "maplibregl-compact-show" not in attribution.get_attribute("class")
+        assert page.locator(".maplibregl-ctrl-attrib-inner").bounding_box() is None or \
+            attribution.bounding_box()["width"] <= 40
+        page.click(".maplibregl-ctrl-attrib-button")
+        assert "maplibregl-compact-show" in attribution.get_attribute("class")
+        assert "Copernicus Sentinel" in page.inner_text(".maplibregl-ctrl-attrib-inner")
+        page.click(".maplibregl-ctrl-attrib-button")
         assert page.is_hidden("#controls") and page.get_attribute("#menu", "aria-expanded") == "false"
         assert axe_violations(page) == []
         page.click("#menu")

@@ -55,6 +55,15 @@ function setAttribution() {
   if (attribution) map.removeControl(attribution);
   attribution = new maplibregl.AttributionControl({ customAttribution: t("attribution") });
   map.addControl(attribution, "bottom-right");
+  // On a small screen MapLibre opens the compact attribution until the first drag, over a strip of
+  // the map: keep it folded behind its (i) button from the start.
+  const fold = () => {
+    const compact = document.querySelector(".maplibregl-ctrl-attrib.maplibregl-compact");
+    if (!compact) return;
+    compact.classList.remove("maplibregl-compact-show");
+    map.off("data", fold);
+  };
+  map.on("data", fold);
 }
 
 function switchLanguage() {
