@@ -60,15 +60,19 @@ def build(venv: Path, inputs: Path, data: Path) -> tuple[float, float]:
                   "--data-dir", str(data), "--no-progress"], env={**os.environ, "MOSAIQUE_LOG_LEVEL": "WARNING"})
 
 
-def tile_urls(base: str, bounds: tuple[float, float, float, float], zooms: range, per_zoom: int) -> list[str]:
-    """Dynamic true-colour PNG and false-colour tiles, random but the same for both servers."""
-    tms, rng, urls = morecantile.tms.get("WebMercatorQuad"), random.Random(0), []
+def tile_urls(base: str, bounds: tuple[float, ...], zooms: range, per_zoom: int) -> dict[str, list[str]]:
+    """Random tiles, the same for both servers: "dynamic" (true-colour and false-colour PNG rendered
+    by TiTiler) and "stored" (the pre-rendered true colour, up to the month's zoom)."""
+    tms, rng = morecantile.tms.get("WebMercatorQuad"), random.Random(0)
+    urls: dict[str, list[str]] = {"dynamic": [], "stored": []}
     for z in zooms:
         tiles = list(tms.tiles(*bounds, [z]))
         for t in rng.sample(tiles, min(per_zoom, len(tiles))):
-            urls.append(f"{base}/months/{MONTH}/truecolor/tiles/WebMercatorQuad/{t.z}/{t.x}/{t.y}.png")
-            urls.append(f"{base}/months/{MONTH}/reflectance/tiles/WebMercatorQuad/{t.z}/{t.x}/{t.y}.png"
-                        "?bidx=4&bidx=3&bidx=2&rescale=0,5000")
+            urls["dynamic"].append(f"{base}/months/{MONTH}/truecolor/tiles/WebMercatorQuad/{t.z}/{t.x}/{t.y}.png")
+            urls["dynamic"].append(f"{base}/months/{MONTH}/reflectance/tiles/WebMercatorQuad/{t.z}/{t.x}/{t.y}.png"
+                                   "?bidx=4&bidx=3&bidx=2&rescale=0,5000")
+            if z <= zooms[-1] - 1:
+                urls["stored"].append(f"{base}/months/{MONTH}/truecolor/{t.z}/{t.x}/{t.y}")
     return urls
 
 
@@ -81,16 +85,19 @@ def main() -> None:
     parser.add_argument("--pixel-size", type=int, default=100)
     parser.add_argument("--per-zoom", type=int, default=40)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--reuse-venvs", action="store_true", help="no setup: the virtualenvs of a previous run")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     venvs = {"before": args.work / "venv-before", "after": args.work / "venv-after"}
     loads = [load()]
 
-    setups = {"before": setup(args.before, venvs["before"])}
-    subprocess.run([sys.executable, "-m", "pip", "cache", "remove", "rasterio"], check=False, capture_output=True)
-    setups["after, rasterio compiled"] = setup(ROOT, venvs["after"])
-    setups["after, rasterio wheel cached"] = setup(ROOT, venvs["after"])
-    loads.append(load())
+    setups = {}
+    if not args.reuse_venvs:
+        setups["before"] = setup(args.before, venvs["before"])
+        subprocess.run([sys.executable, "-m", "pip", "cache", "remove", "rasterio"], check=False, capture_output=True)
+        setups["after, rasterio compiled"] = setup(ROOT, venvs["after"])
+        setups["after, rasterio wheel cached"] = setup(ROOT, venvs["after"])
+        loads.append(load())
 
     inputs = args.work / "inputs"
     if not inputs.exists():
@@ -113,12 +120,13 @@ def main() -> None:
                               f"{base}/healthz")
         urls[name] = tile_urls(base, month.bounds, range(month.region_zoom - 2, month.zoom + 2), args.per_zoom)
     try:
-        passes: dict[str, list[tuple[float, float, int]]] = {name: [] for name in venvs}  # CPU s, wall s, errors
-        for _ in range(1 + args.rounds):  # the first pass is cold (files opened, blocks read)
-            for name, server in servers.items():
-                cpu0 = cpu(server)
-                _, wall, errors = run(urls[name], clients=4)
-                passes[name].append((cpu(server) - cpu0, wall, errors))
+        passes: dict[tuple[str, str], list[tuple[float, float, int]]] = {}  # CPU s, wall s, errors
+        for kind in ("stored", "dynamic"):
+            for _ in range(1 + args.rounds):  # the first pass is cold (files opened, blocks read)
+                for name, server in servers.items():
+                    cpu0 = cpu(server)
+                    _, wall, errors = run(urls[name][kind], clients=4)
+                    passes.setdefault((kind, name), []).append((cpu(server) - cpu0, wall, errors))
         memory = {name: rss(server) for name, server in servers.items()}
     finally:
         for server in servers.values():
@@ -126,16 +134,15 @@ def main() -> None:
             server.wait()
     loads.append(load())
 
-    n = len(urls["after"])
     rows = [[f"setup, fresh virtualenv ({name})", f"{wall:.0f} s", f"{cpu_s:.0f} s"] for name, (wall, cpu_s) in
             setups.items()]
     for name, runs in builds.items():
         rows.append([f"build {len(args.tiles.split(','))} products at {args.pixel_size} m ({name}), best of "
                      f"{len(runs)}", f"{min(w for w, _ in runs):.1f} s", f"{min(c for _, c in runs):.1f} s"])
-    for name, runs in passes.items():
-        cold, warm = runs[0], runs[1:]
-        rows.append([f"{n} tiles, cold ({name})", f"{cold[1]:.1f} s", f"{cold[0]:.1f} s"])
-        rows.append([f"{n} tiles, warm ({name}), median of {len(warm)}",
+    for (kind, name), runs in passes.items():
+        cold, warm, n = runs[0], runs[1:], len(urls[name][kind])
+        rows.append([f"{n} {kind} tiles, cold ({name})", f"{cold[1]:.1f} s", f"{cold[0]:.1f} s"])
+        rows.append([f"{n} {kind} tiles, warm ({name}), median of {len(warm)}",
                      f"{statistics.median(w for _, w, _ in warm):.1f} s",
                      f"{statistics.median(c for c, _, _ in warm):.1f} s"])
     errors = sum(e for runs in passes.values() for *_, e in runs)
@@ -148,8 +155,9 @@ def main() -> None:
         "",
         f"Server RSS after the tiles (one process, default `MOSAIQUE_GDAL_CACHEMAX` 256 MB): before "
         f"{memory['before'] / 2**20:.0f} MB, after {memory['after'] / 2**20:.0f} MB. Tile errors: {errors}.",
-        "Tiles: true-colour PNG and false-colour (B8/B4/B3 rescaled) PNG rendered by TiTiler, random tiles",
-        f"of zooms {month.region_zoom - 2}-{month.zoom + 1}, 4 keep-alive clients, the same URLs for both servers.",
+        "Dynamic tiles: true-colour PNG and false-colour (B8/B4/B3 rescaled) PNG rendered by TiTiler, random",
+        f"tiles of zooms {month.region_zoom - 2}-{month.zoom + 1}; stored tiles: the pre-rendered true colour of",
+        f"the same tiles up to zoom {month.zoom}. 4 keep-alive clients, the same URLs for both servers.",
     ])
     print(body)
     write_section("One GDAL (issue 16)", body)
