@@ -18,7 +18,7 @@ from rio_tiler.errors import TileOutsideBounds
 from rio_tiler.models import ImageData
 from titiler.core.resources.enums import ImageType
 
-from app.readers import MonthLayer, MonthLayerReader
+from app.readers import MonthLayer, MonthLayerReader, grid_tile
 from app.rendering import render_tile
 from mosaic.catalog import Catalog
 from mosaic.select import RANK
@@ -41,8 +41,10 @@ def _read(catalog: Catalog, month: str, build: str | None, z: int, x: int, y: in
           kind: str) -> tuple:
     """Reflectance bands the difference needs (float32, x1e-4) and validity of one month's tile."""
     m = catalog.get(month, build)
-    refl = MonthLayerReader(MonthLayer(m, "reflectance")).tile(x, y, z, tilesize=size, indexes=_BANDS[kind])
-    flags = MonthLayerReader(MonthLayer(m, "flags")).tile(x, y, z, tilesize=size)
+    refl = (grid_tile(m, "reflectance", z, x, y, _BANDS[kind], size=size)
+            or MonthLayerReader(MonthLayer(m, "reflectance")).tile(x, y, z, tilesize=size, indexes=_BANDS[kind]))
+    flags = (grid_tile(m, "flags", z, x, y, size=size)
+             or MonthLayerReader(MonthLayer(m, "flags")).tile(x, y, z, tilesize=size))
     valid = (RANK[flags.array.data[0]] == 2) & ~flags.array.mask[0] & ~refl.array.mask.any(axis=0)
     return refl.array.data.astype(np.float32) / 10000.0, valid, refl
 

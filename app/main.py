@@ -37,6 +37,7 @@ from app.metrics import Metrics, metrics_router
 from app.page import mount_page
 from app.places import places_router
 from app.prerendered import prerendered_router
+from app.presettiles import PresetTilesFastPath
 from app.readers import MonthLayer, MonthLayerReader
 from app.rendering import render_tile
 from app.settings import Settings
@@ -125,7 +126,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.add_exception_handler(cls, _internal_error)
     app.add_exception_handler(RioTilerError, client_error)  # reads refused for the request's sake
     routes = {route.path: route for route in stored.routes if isinstance(route, APIRoute)}
-    app.add_middleware(StoredTilesFastPath, catalog=catalog, routes=routes)  # innermost: stored tiles, sooner
+    app.add_middleware(PresetTilesFastPath, catalog=catalog, routes={  # innermost: preset tiles, sooner
+        path.endswith(".{format}"): route for route in tiler.router.routes
+        if isinstance(route, APIRoute) and (path := route.path).startswith("/tiles/")})
+    app.add_middleware(StoredTilesFastPath, catalog=catalog, routes=routes)  # stored tiles, sooner
     install_fault_handling(app, settings, catalog)  # unreadable data: 503 + Retry-After; request timeouts
     app.add_middleware(CacheHeadersMiddleware, latest_max_age=settings.cache_max_age)
     if settings.cors_origins:

@@ -1,0 +1,132 @@
+"""Presets and differences, before and after: server CPU per cold tile, p50/p95, same bytes.
+
+Serves one built month twice on 127.0.0.1, each a one-process ``mosaique serve``: ``before`` runs
+the code of another checkout (``--baseline``, e.g. a worktree of the commit before the change)
+with this virtualenv, ``after`` this checkout. Both get the same distinct tiles (zooms 8 to the
+month's maximum, random inside the month), cold, one keep-alive client, through every preset
+template map clients are handed (``/api/months``, the presets' TileJSON, the WMTS layers) and the
+page's difference tiles, the two servers taking turns route by route. The answers must be the
+same bytes (status, type and body). Rewrites the "Serving: presets and differences" section of
+docs/benchmarks.md.
+
+    .venv/bin/python bench/preset_bench.py --data DATA --baseline /tmp/wt-base [--tiles 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from common import free_port, start, table, write_section
+from serve_bench import cpu, load, tiles_for
+
+from mosaic.catalog import Catalog
+
+SECTION = "Serving: presets and differences"
+
+
+def templates(base: str, first: str, month: str, pins: str) -> dict[str, str]:
+    """Every preset tile template a client is handed (relative to ``base``), and the differences."""
+    (described,) = [m for m in httpx.get(f"{base}/api/months").json() if m["month"] == month]
+    out = {}
+    for name, link in described["links"]["presets"].items():
+        if name == "truecolor":
+            continue
+        out[f"{name}"] = link["tiles"]
+        out[f"{name} (TileJSON)"] = httpx.get(link["tilejson"]).json()["tiles"][0]
+    wmts = httpx.get(f"{base}/wmts/WMTSCapabilities.xml").text
+    for name in ("falsecolor", "ndvi", "validity"):
+        marker = f"<ows:Identifier>{month}_{name}</ows:Identifier>"
+        layer = wmts[wmts.index(marker):]
+        template = layer[layer.index('template="') + 10:].split('"', 1)[0].replace("&amp;", "&")
+        out[f"{name} (WMTS)"] = (template.replace("{TileMatrix}", "{z}").replace("{TileCol}", "{x}")
+                                 .replace("{TileRow}", "{y}"))
+    for kind in ("ndvi", "magnitude"):
+        out[f"diff-{kind}"] = f"/diff/{first}/{month}/tiles/WebMercatorQuad/{{z}}/{{x}}/{{y}}.png?kind={kind}&{pins}"
+    return {name: url.replace(base, "") for name, url in out.items()}
+
+
+def fetch(client: httpx.Client, urls: list[str]) -> tuple[list[float], list[tuple[int, str, bytes]]]:
+    """Latencies (s) and answers (status, type, body) of ``urls``, one after the other."""
+    lat, answers = [], []
+    for url in urls:
+        t = time.perf_counter()
+        r = client.get(url)
+        lat.append(time.perf_counter() - t)
+        answers.append((r.status_code, r.headers.get("content-type", ""), r.content))
+    return lat, answers
+
+
+def main() -> None:
+    """Run the comparison."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--baseline", type=Path, required=True, help="checkout of the code before")
+    parser.add_argument("--tiles", type=int, default=300, help="distinct tiles per route")
+    args = parser.parse_args()
+    months = Catalog(args.data).months()
+    month, first = months[-1], months[0]
+    zooms = range(8, month.zoom + 1)
+    tiles = tiles_for(month.bounds, zooms, args.tiles // len(zooms))
+    python = sys.executable
+    here = Path(__file__).resolve().parent.parent
+    procs, base = {}, {}
+    loads = [load()]
+    try:
+        for name, root in (("before", args.baseline.resolve()), ("after", here)):
+            port = free_port()
+            base[name] = f"http://127.0.0.1:{port}"
+            procs[name] = start([python, "-m", "app.cli", "serve", "--port", str(port), "--data-dir", str(args.data)],
+                                f"{base[name]}/healthz", env={**os.environ, "PYTHONPATH": str(root)})
+        pins = f"build_a={first.build_id}&build_b={month.build_id}"
+        routes = templates(base["after"], first.month, month.month, pins)
+        rows, mismatches, summary = [], 0, {}
+        clients = {name: httpx.Client(timeout=60) for name in base}
+        for route, template in routes.items():
+            paths = [template.format(z=z, x=x, y=y) for z, x, y in tiles]
+            results = {}
+            for name in ("before", "after"):
+                cpu0 = cpu(procs[name])
+                lat, answers = fetch(clients[name], [base[name] + p for p in paths])
+                cpu_ms = (cpu(procs[name]) - cpu0) / len(paths) * 1000
+                results[name] = answers
+                p50, p95 = statistics.median(lat) * 1000, statistics.quantiles(lat, n=20)[18] * 1000
+                summary[route, name] = (p50, p95, cpu_ms)
+            same = sum(a == b for a, b in zip(results["before"], results["after"], strict=True))
+            mismatches += len(paths) - same
+            images = sum(a[0] == 200 for a in results["after"])
+            b, a = summary[route, "before"], summary[route, "after"]
+            rows.append([route, f"{b[2]:.1f}", f"{a[2]:.1f}", f"{b[2] / a[2]:.1f}x", f"{b[0]:.1f} / {b[1]:.1f}",
+                         f"{a[0]:.1f} / {a[1]:.1f}", f"{images}", f"{same}/{len(paths)}"])
+            print(" | ".join(rows[-1]), flush=True)
+        loads.append(load())
+    finally:
+        for proc in procs.values():
+            proc.terminate()
+            proc.wait(timeout=10)
+    body = f"""Command: `.venv/bin/python bench/preset_bench.py --data DATA --baseline BEFORE --tiles {args.tiles}`: month
+{month.month} ({month.zoom} is its zoom; built from sampled products), {len(tiles)} distinct tiles at zooms
+{zooms.start}-{zooms.stop - 1} random inside it, cold (each tile once per server), one keep-alive client; differences
+{first.month} -> {month.month}. `before` is the code before the change run with the same virtualenv, `after` this
+checkout; both one `mosaique serve` process, taking turns route by route. Load average (1 min, 2 cores shared with
+other engineers' jobs) at start / end: {" / ".join(loads)}.
+
+{table(rows, ["route (as advertised)", "CPU ms/tile before", "after", "ratio", "p50 / p95 ms before",
+              "after", "images (200)", "same bytes"])}
+
+- `CPU ms/tile`: the server process's CPU time over the route's tiles divided by their number (HTTP included):
+  what the machine's load disturbs least. Latencies are those of a loaded shared machine.
+- `same bytes`: answers (status, content type, body) identical between the two servers.
+  {"All identical." if not mismatches else f"{mismatches} differ."}
+"""
+    print(body)
+    write_section(SECTION, body)
+
+
+if __name__ == "__main__":
+    main()
