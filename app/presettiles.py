@@ -1,4 +1,4 @@
-"""Preset tiles as map clients are handed them, answered at the cost of their pixels.
+"""Preset and difference tiles as map clients are handed them, answered at the cost of their pixels.
 
 The presets (false colour, NDVI, validity) are TiTiler tile URLs with fixed parameters
 (:mod:`app.presets`). Through TiTiler's route a preset tile cost 5-15 ms of CPU, of which the
@@ -16,7 +16,9 @@ pure-ASGI middleware and by the WMTS time route, with one worker-thread hop:
   the same functions the route calls, so the answer is the route's, byte for byte (tested on every
   tile of the test months).
 
-Anything else (other parameters, a tile not on the file's grid, an error) goes on to the route.
+The page's difference tiles (``/diff/...png?kind=...&build_a=...&build_b=...``) are answered the same
+way, by the function their route calls (:func:`app.differences.difference`). Anything else (other
+parameters, a tile not on the file's grid, an error) goes on to the route.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from titiler.core.dependencies import ColorMapParams, DatasetParams, RenderingPa
 from titiler.core.resources.enums import ImageType
 
 from app.bands import expression_with_indexes
+from app.differences import DIFFERENCES, difference
 from app.limits import MAX_ZOOM
 from app.presets import PRESETS
 from app.readers import grid_tile
@@ -44,6 +47,7 @@ from mosaic.grid import TILE_PX
 from mosaic.store import BUILD_ID_PATTERN
 
 _PATH = re.compile(r"/months/(\d{4}-\d{2})/(\w+)/tiles/WebMercatorQuad/(\d{1,2})/(\d{1,8})/(\d{1,8})(\.png)?")
+_DIFF = re.compile(r"/diff/(\d{4}-\d{2})/(\d{4}-\d{2})/tiles/WebMercatorQuad/(\d{1,2})/(\d{1,8})/(\d{1,8})\.(png|webp)")
 _BUILD = re.compile(BUILD_ID_PATTERN)
 NO_DATA = (204, [], b"")
 """The answer where the month holds no data (TiTiler's route: ``TileOutsideBounds`` -> 204)."""
@@ -122,10 +126,38 @@ def preset_tile(month: Month, preset: PresetRendering, z: int, x: int, y: int,
     return 200, headers, content
 
 
+def difference_tile(catalog: Catalog, found: re.Match, query: str) -> Answer | None:
+    """A difference tile as its route answers it (the page's URLs: ``kind`` and the builds at most)."""
+    params = parse_qsl(query, keep_blank_values=True)
+    given = dict(params)
+    if (len(given) < len(params) or not set(given) <= {"kind", "build_a", "build_b"}
+            or given.get("kind", "ndvi") not in DIFFERENCES
+            or not all(_BUILD.fullmatch(given[k]) for k in ("build_a", "build_b") if k in given)):
+        return None
+    z, x, y = int(found[3]), int(found[4]), int(found[5])
+    try:
+        content, media_type = difference(catalog, (found[1], given.get("build_a")), (found[2], given.get("build_b")),
+                                         z, x, y, TILE_PX, given.get("kind", "ndvi"), found[6])
+    except TileOutsideBounds:
+        return NO_DATA
+    return 200, [(b"content-type", media_type.encode()), (b"content-length", str(len(content)).encode())], content
+
+
 async def answer(catalog: Catalog, path: str, query: bytes) -> Answer | None:
-    """The answer to a preset tile request, or None for the route to answer (anything else, and every error)."""
+    """The answer to a preset or difference tile request, or None for the route to answer (anything else, and
+    every error)."""
+    if catalog.remote:
+        return None
+    found = _DIFF.fullmatch(path)
+    if found is not None:
+        if int(found[3]) > MAX_ZOOM:
+            return None
+        try:
+            return await anyio.to_thread.run_sync(difference_tile, catalog, found, query.decode("latin-1"))
+        except Exception:  # noqa: BLE001 - (as below)
+            return None
     found = _PATH.fullmatch(path)
-    if found is None or catalog.remote:
+    if found is None:
         return None
     month, layer, z, x, y = found[1], found[2], int(found[3]), int(found[4]), int(found[5])
     preset = match(layer, query.decode("latin-1"))
@@ -145,15 +177,17 @@ class PresetTilesFastPath:
 
     app: ASGIApp
     catalog: Catalog
-    routes: dict[bool, object]
-    """TiTiler's tile routes without and with an extension: metrics count answers under them."""
+    routes: dict[str, object]
+    """The routes that answer otherwise (``tile``, ``tile.format``, ``diff``): metrics count answers under them."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Answer a preset tile, or hand the request on."""
-        if scope["type"] == "http" and scope["method"] == "GET" and scope["path"].startswith("/months/"):
-            found = await answer(self.catalog, scope["path"], scope["query_string"])
+        """Answer a preset or difference tile, or hand the request on."""
+        path = scope["path"]
+        if scope["type"] == "http" and scope["method"] == "GET" and path.startswith(("/months/", "/diff/")):
+            found = await answer(self.catalog, path, scope["query_string"])
             if found is not None:
-                scope["route"] = self.routes.get(scope["path"].endswith(".png"))
+                scope["route"] = self.routes.get("diff" if path.startswith("/diff/") else
+                                                 "tile.format" if path.endswith(".png") else "tile")
                 status, headers, body = found
                 await send({"type": "http.response.start", "status": status, "headers": headers})
                 await send({"type": "http.response.body", "body": body})

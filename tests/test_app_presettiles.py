@@ -149,3 +149,24 @@ def test_window_reads_are_the_readers_pixels(server: tuple[str, list[Month], Cat
                     assert tuple(got.bounds) == tuple(want.bounds) and got.crs == want.crs
                     read += 1
     assert read > 300
+
+
+def test_difference_tiles_are_the_routes_answer(server: tuple[str, list[Month], Catalog]) -> None:
+    base, (a, b), catalog = server
+    template = f"/diff/{a.month}/{b.month}/tiles/WebMercatorQuad/{{z}}/{{x}}/{{y}}.png?kind={{kind}}" \
+               f"&build_a={a.build_id}&build_b={b.build_id}"
+    compared, images, fast, expected = 0, 0, 0, 0
+    with httpx.Client(base_url=base, timeout=30) as client:
+        for z in range(b.zoom + 2):
+            for i, (x, y) in enumerate(tiles(b, z)):
+                url = template.format(z=z, x=x, y=y, kind=("ndvi", "magnitude")[i % 2])
+                url += "&tilesize=512" * (i % 5 == 0)  # (the route's answer: 422, as the fast path leaves it)
+                got, want = client.get(url), client.get(url + "&route=1")  # a parameter the fast path leaves
+                assert (got.status_code, got.headers.get("content-type"), got.content) == \
+                       (want.status_code, want.headers.get("content-type"), want.content), url
+                compared += 1
+                images += got.status_code == 200
+                path, query = url.split("?")
+                fast += asyncio.run(answer(catalog, path, query.encode())) is not None
+                expected += "tilesize" not in query
+    assert images > 100 and fast == expected, (compared, images, fast)
