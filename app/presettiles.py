@@ -182,7 +182,7 @@ class PresetTilesFastPath:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer a preset or difference tile, or hand the request on."""
-        path = scope["path"]
+        path = scope.get("path", "")
         if scope["type"] == "http" and scope["method"] == "GET" and path.startswith(("/months/", "/diff/")):
             found = await answer(self.catalog, path, scope["query_string"])
             if found is not None:

@@ -22,7 +22,9 @@ import time
 from pathlib import Path
 
 import httpx
+import numpy as np
 from common import free_port, start, table, write_section
+from rasterio.io import MemoryFile
 from serve_bench import cpu, load, tiles_for
 
 from mosaic.catalog import Catalog
@@ -62,6 +64,28 @@ def fetch(client: httpx.Client, urls: list[str]) -> tuple[list[float], list[tupl
     return lat, answers
 
 
+def pixels(body: bytes) -> np.ndarray:
+    """An image's pixels as RGBA (a paletted PNG through its palette; JPEG and RGB opaque)."""
+    with MemoryFile(body) as mem, mem.open() as img:
+        data = img.read()
+        if img.count == 1 and img.colorinterp[0].name == "palette":
+            lut = np.array([img.colormap(1).get(i, (0, 0, 0, 0)) for i in range(256)], dtype=np.uint8)
+            return np.moveaxis(lut[data[0]], -1, 0)
+    return data if data.shape[0] == 4 else np.concatenate([data, np.full_like(data[:1], 255)])
+
+
+def compare(before: tuple[int, str, bytes], after: tuple[int, str, bytes]) -> tuple[bool, bool, int | None]:
+    """(same bytes, same pixels, largest pixel difference of two JPEGs or None) of two answers."""
+    if before == after:
+        return True, True, None
+    if before[:2] != after[:2] or before[0] != 200:
+        return False, False, None
+    a, b = pixels(before[2]).astype(int), pixels(after[2]).astype(int)
+    if a.shape != b.shape:
+        return False, False, None
+    return False, bool((a == b).all()), int(np.abs(a - b).max()) if after[1] == "image/jpeg" else None
+
+
 def main() -> None:
     """Run the comparison."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -97,32 +121,37 @@ def main() -> None:
                 results[name] = answers
                 p50, p95 = statistics.median(lat) * 1000, statistics.quantiles(lat, n=20)[18] * 1000
                 summary[route, name] = (p50, p95, cpu_ms)
-            same = sum(a == b for a, b in zip(results["before"], results["after"], strict=True))
-            mismatches += len(paths) - same
+            checks = [compare(x, y) for x, y in zip(results["before"], results["after"], strict=True)]
+            same, alike = sum(c[0] for c in checks), sum(c[1] for c in checks)
+            jpegs = [c[2] for c in checks if c[2] is not None]
+            jpeg = f"{max(jpegs)} ({len(jpegs)})" if jpegs else ""
+            mismatches += sum(not c[1] and c[2] is None for c in checks)
             images = sum(a[0] == 200 for a in results["after"])
             b, a = summary[route, "before"], summary[route, "after"]
             rows.append([route, f"{b[2]:.1f}", f"{a[2]:.1f}", f"{b[2] / a[2]:.1f}x", f"{b[0]:.1f} / {b[1]:.1f}",
-                         f"{a[0]:.1f} / {a[1]:.1f}", f"{images}", f"{same}/{len(paths)}"])
+                         f"{a[0]:.1f} / {a[1]:.1f}", f"{images}", f"{same}", f"{alike}", jpeg])
             print(" | ".join(rows[-1]), flush=True)
         loads.append(load())
     finally:
         for proc in procs.values():
             proc.terminate()
             proc.wait(timeout=10)
-    body = f"""Command: `.venv/bin/python bench/preset_bench.py --data DATA --baseline BEFORE --tiles {args.tiles}`: month
-{month.month} ({month.zoom} is its zoom; built from sampled products), {len(tiles)} distinct tiles at zooms
+    body = f"""Command: `.venv/bin/python bench/preset_bench.py --data DATA --baseline BEFORE --tiles {args.tiles}`:
+month {month.month} ({month.zoom} is its zoom; built from sampled products), {len(tiles)} distinct tiles at zooms
 {zooms.start}-{zooms.stop - 1} random inside it, cold (each tile once per server), one keep-alive client; differences
 {first.month} -> {month.month}. `before` is the code before the change run with the same virtualenv, `after` this
 checkout; both one `mosaique serve` process, taking turns route by route. Load average (1 min, 2 cores shared with
 other engineers' jobs) at start / end: {" / ".join(loads)}.
 
 {table(rows, ["route (as advertised)", "CPU ms/tile before", "after", "ratio", "p50 / p95 ms before",
-              "after", "images (200)", "same bytes"])}
+              "after", "images (200)", "same bytes", "same pixels", "JPEG max diff"])}
 
 - `CPU ms/tile`: the server process's CPU time over the route's tiles divided by their number (HTTP included):
   what the machine's load disturbs least. Latencies are those of a loaded shared machine.
-- `same bytes`: answers (status, content type, body) identical between the two servers.
-  {"All identical." if not mismatches else f"{mismatches} differ."}
+- `same bytes`: answers (status, content type, body) identical between the two servers; `same pixels`: the same
+  status and type, decoded to the same RGBA pixels; `JPEG max diff`: JPEG answers whose bytes differ (GDAL's
+  encoder in place of rio-tiler's), their largest pixel difference (and how many).
+  {"No other answer differs." if not mismatches else f"**{mismatches} other answers differ.**"}
 """
     print(body)
     write_section(SECTION, body)
