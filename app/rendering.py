@@ -55,10 +55,7 @@ def encode(bands: np.ndarray, driver: str, alpha: np.ndarray | None = None,
     if alpha is not None:
         mem.GetRasterBand(count).SetColorInterpretation(gdal.GCI_AlphaBand)
     if palette is not None:
-        table = gdal.ColorTable()
-        for i, rgba in enumerate(palette.tolist()):
-            table.SetColorEntry(i, tuple(rgba))
-        mem.GetRasterBand(1).SetColorTable(table)
+        mem.GetRasterBand(1).SetColorTable(_color_table(palette.tobytes()))
     path = f"/vsimem/mosaique-{uuid.uuid4().hex}"
     try:
         gdal.GetDriverByName(driver).CreateCopy(path, mem, strict=0, options=_OPTIONS[driver])
@@ -69,6 +66,15 @@ def encode(bands: np.ndarray, driver: str, alpha: np.ndarray | None = None,
             gdal.VSIFCloseL(handle)
     finally:
         gdal.Unlink(path)  # the copy is closed at once: no side-car file is left
+
+
+@functools.lru_cache(maxsize=64)
+def _color_table(rgba: bytes) -> gdal.ColorTable:
+    """A GDAL colour table of 256 RGBA entries (made once per palette: 256 calls into GDAL; bands copy it)."""
+    table = gdal.ColorTable()
+    for i in range(256):
+        table.SetColorEntry(i, tuple(rgba[4 * i:4 * i + 4]))
+    return table
 
 
 def palette_of(colormap: ColorMapType) -> np.ndarray | None:
