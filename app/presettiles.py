@@ -150,7 +150,8 @@ async def answer(catalog: Catalog, path: str, query: bytes) -> Answer | None:
         return None
     found = _DIFF.fullmatch(path)
     if found is not None:
-        if int(found[3]) > MAX_ZOOM:
+        z, x, y = int(found[3]), int(found[4]), int(found[5])
+        if z > MAX_ZOOM or x >= 2**z or y >= 2**z:  # (refused by the route: 422, 400)
             return None
         try:
             return await anyio.to_thread.run_sync(difference_tile, catalog, found, query.decode("latin-1"))
