@@ -258,6 +258,17 @@ class _Inputs:
     def other_months(self) -> int:
         return len(self.scan.problems) - len(self.skipped)
 
+    @property
+    def grid_info(self) -> GridInfo:
+        """The grid as the manifest describes it."""
+        return GridInfo.model_validate(self.grid.describe(self.pixel))
+
+    @property
+    def label(self) -> str:
+        """What the grid keeps of the sources, in words."""
+        kept = self.grid_info.kept
+        return kept.label if kept else f"zoom {self.grid.zoom}"
+
     def up_to_date(self) -> bool:
         """The published build was made from exactly these inputs, unchanged."""
         return sorted(self.prints[p.path] for p in self.scan.products) == sorted(self.known)
@@ -267,6 +278,7 @@ class _Inputs:
 class _Plan:
     """A build's tasks: one per product and per region, or its result when it is reused without a task."""
 
+    month: str
     build_id: str
     tmp: Path
     jobs: list[_ProductJob]
@@ -312,43 +324,20 @@ def build_month(
             return BuildReport(month, found.previous.build_id, found.previous_dir, up_to_date=True,
                                other_months=found.other_months, skipped=found.skipped,
                                timings={"total": time.perf_counter() - started})
-        t = time.perf_counter()
         plan = _plan(store, month, found)
-        timings["reuse"] = time.perf_counter() - t
-        grid_info = GridInfo.model_validate(found.grid.describe(found.pixel))
-        label = grid_info.kept.label if grid_info.kept else f"zoom {found.grid.zoom}"
-        progress(Planned(month, plan.build_id, len(found.scan.products), label, plan.tasks))
-
-        t = time.perf_counter()
-        results = _compute_some([*plan.parts.values(), *plan.regions], options, progress)
-        timings["parts_and_regions"] = time.perf_counter() - t
-        part_results, region_results = results[: len(plan.parts)], results[len(plan.parts):]
-        skipped = found.skipped
-        for r in part_results:
-            if isinstance(r, PartSkipped):
-                skipped.append(InvalidProduct(r.product, r.reason))
-                log.warning("skipped %s", skipped[-1])
-        if not any(r.files for r in region_results):
-            reasons = "".join(f"; {s}" for s in skipped[:5])
-            raise BuildFailed(f"{month}: no valid pixel in any product{reasons}")
-
-        t = time.perf_counter()
-        previous_overviews = _previous_overviews(store, found.previous, found.previous_dir, region_results)
-        layers, overviews = _finalize_layers(plan.tmp, region_results, found.grid, previous_overviews, label)
-        timings["finalize"] = time.perf_counter() - t
-        timings["total"] = time.perf_counter() - started
-        manifest = mf.build_manifest(month, plan.build_id, grid_info, found.scan.products,
-                                     [j.fingerprint for j in plan.jobs], part_results, region_results, skipped,
-                                     layers, timings)
+        timings["reuse"] = time.perf_counter() - started - timings["scan"]
+        progress(Planned(month, plan.build_id, len(found.scan.products), found.label, plan.tasks))
+        parts, regions, skipped = _run(plan, found, options, progress, timings)
+        manifest, overviews = _assemble(store, found, plan, parts, regions, skipped, timings, started)
         final = publish_build(store, plan.tmp, manifest, overviews, options.keep_builds)
 
     progress(Published(month, plan.build_id, timings["total"]))
     return BuildReport(
         month=month, build_id=plan.build_id, build_dir=final, skipped=skipped, other_months=found.other_months,
         timings=timings,
-        reused_parts=sum(1 for r in part_results if isinstance(r, PartMade) and r.reused),
-        reused_regions=sum(1 for r in region_results if r.reused),
-        built_regions=sum(1 for r in region_results if not r.reused),
+        reused_parts=sum(1 for r in parts if isinstance(r, PartMade) and r.reused),
+        reused_regions=sum(1 for r in regions if r.reused),
+        built_regions=sum(1 for r in regions if not r.reused),
     )
 
 
@@ -411,7 +400,44 @@ def _plan(store: DataStore, month: str, found: _Inputs) -> _Plan:
         region_tasks.append(reused or delayed(make_region, pure=False)(
             (x, y, z), parts, grid, out_dir, str(tmp / "work"), prev_regions.get(rid), prev_dir,
         ))
-    return _Plan(build_id, tmp, jobs, part_tasks, region_tasks)
+    return _Plan(month, build_id, tmp, jobs, part_tasks, region_tasks)
+
+
+def _run(
+    plan: _Plan, found: _Inputs, options: BuildOptions, progress: Observer, timings: dict[str, float]
+) -> tuple[list[PartOutcome], list[RegionMade], list[InvalidProduct]]:
+    """Compute the plan's tasks: the parts, the regions, and every product skipped (scan and tasks)."""
+    t = time.perf_counter()
+    results = _compute_some([*plan.parts.values(), *plan.regions], options, progress)
+    timings["parts_and_regions"] = time.perf_counter() - t
+    parts, regions = results[: len(plan.parts)], results[len(plan.parts):]
+    skipped = found.skipped
+    for r in parts:
+        if isinstance(r, PartSkipped):
+            skipped.append(InvalidProduct(r.product, r.reason))
+            log.warning("skipped %s", skipped[-1])
+    if not any(r.files for r in regions):
+        reasons = "".join(f"; {s}" for s in skipped[:5])
+        raise BuildFailed(f"{plan.month}: no valid pixel in any product{reasons}")
+    return parts, regions, skipped
+
+
+def _assemble(
+    store: DataStore, found: _Inputs, plan: _Plan, parts: list[PartOutcome], regions: list[RegionMade],
+    skipped: list[InvalidProduct], timings: dict[str, float], started: float,
+) -> tuple[Manifest, dict[str, Path]]:
+    """The month's layers (VRTs, overview COGs) and the manifest; the uncompressed overview rasters by layer.
+
+    ``timings`` gains the finalizing and the total since ``started``.
+    """
+    t = time.perf_counter()
+    previous_overviews = _previous_overviews(store, found.previous, found.previous_dir, regions)
+    layers, overviews = _finalize_layers(plan.tmp, regions, found.grid, previous_overviews, found.label)
+    timings["finalize"] = time.perf_counter() - t
+    timings["total"] = time.perf_counter() - started
+    manifest = mf.build_manifest(plan.month, plan.build_id, found.grid_info, found.scan.products,
+                                 [j.fingerprint for j in plan.jobs], parts, regions, skipped, layers, timings)
+    return manifest, overviews
 
 
 def _compute_some(items: list, options: BuildOptions, progress: Observer) -> list:
