@@ -71,7 +71,8 @@ class BuildOptions:
     keep_builds: int = 3
     """Builds kept per month (the published one is always kept)."""
     progress: bool | None = None
-    """Progress bar; None: only when stderr is a terminal."""
+    """A progress bar (:class:`mosaic.progress.BarProgress`) instead of a log line per task; None:
+    only when stderr is a terminal."""
     force: bool = False
     """Build even when the published build was made from the same inputs."""
     verify_inputs: bool = False
