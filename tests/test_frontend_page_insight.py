@@ -1,0 +1,210 @@
+"""The page's biggest-changes list, valid share and timelapse export, in real headless Chromium
+against a real server on months with a planted change (tests/planted.py)."""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from PIL import Image
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from tests.helpers import free_port, running
+from tests.pages import ARGS, ARTIFACTS, CHROMIUM, PHONE, READY, axe_violations, new_page, open_page
+from tests.planted import CLOUD, LOSS, lonlat_bounds, planted_months
+
+pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed")
+RETRY_AFTER = 3
+VALID = "() => document.getElementById('valid').textContent"
+BOUNDS = "() => { const b = mosaique.map.getBounds(); return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]; }"
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
+    """A real server on the planted months; every computation answers 202 first (no wait)."""
+    root = tmp_path_factory.mktemp("insight")
+    data = planted_months(root)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = os.environ | {"MOSAIQUE_CACHE_DIR": str(root / "cache"), "MOSAIQUE_COMPUTE_WAIT": "0",
+                        "MOSAIQUE_RETRY_AFTER": str(RETRY_AFTER)}
+    with running([sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--data-dir", str(data)],
+                 f"{url}/healthz", env=env):
+        yield root, url
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        browser.close()
+
+
+def requests_to(page: Page, path: str) -> list[str]:
+    found: list[str] = []
+    page.on("request", lambda r: path in r.url and found.append(r.url))
+    return found
+
+
+def inside(outer: list[float], inner: tuple[float, ...]) -> bool:
+    return outer[0] <= inner[0] and outer[1] <= inner[1] and outer[2] >= inner[2] and outer[3] >= inner[3]
+
+
+def shown_share(page: Page, server: str) -> int:
+    """The share the page shows (%), checked against the API's answer for the page's own view."""
+    bbox = ",".join(f"{v:.4f}" for v in page.evaluate(BOUNDS))
+    expected = httpx.get(f"{server}/api/valid/2018-07/2018-08", params={"bbox": bbox}).json()["valid_share"]
+    shown = int(page.evaluate(VALID).split(": ")[1].rstrip("%"))
+    assert shown == round(expected * 100)
+    return shown
+
+
+def settle(page: Page) -> None:
+    page.wait_for_function(READY, timeout=90000)
+    page.evaluate("() => new Promise((done) => { if (!mosaique.map.isMoving()) done(); else mosaique.map.once('moveend', done); })")
+
+
+def test_changes_list_flies_to_the_planted_loss_and_the_valid_share_follows_the_view(
+        browser: Browser, planted: tuple[Path, str]) -> None:
+    root, server = planted
+    loss, cloud = lonlat_bounds(root, LOSS), lonlat_bounds(root, CLOUD)
+    with new_page(browser, server, locale="en-GB", bypass_csp=True) as page:
+        valid_requests, change_requests = requests_to(page, "/api/valid/"), requests_to(page, "/api/changes/")
+        open_page(page, f"{server}/#left=2018-07&right=2018-08")
+        page.wait_for_function(f"({VALID})().endsWith('%')", timeout=30000)
+        first = len(valid_requests)
+        assert first == 1 and "build_a=" in valid_requests[0]
+        # Dragging the divider asks for nothing.
+        box = page.locator("#divider").bounding_box()
+        page.mouse.move(box["x"] + 3, box["y"] + box["height"] / 2)
+        page.mouse.down()
+        page.mouse.move(box["x"] - 150, box["y"] + box["height"] / 2, steps=8)
+        page.mouse.up()
+        page.wait_for_timeout(600)
+        assert len(valid_requests) == first
+        # The list: computed in the background (202, asked again), the planted loss first, local numbers.
+        page.click("#changes summary")
+        page.wait_for_selector("#changes-list li button", timeout=60000)
+        assert change_requests[0].count("kind=ndvi_loss") == 1 and len(change_requests) >= 2
+        top = page.inner_text("#changes-list li:first-child button")
+        area = float(top.split(" km²")[0].replace(",", ""))
+        assert area == pytest.approx(900, rel=0.03) and "mean change -0.77" in top.replace("\u2212", "-")
+        assert axe_violations(page) == []
+        page.screenshot(path=ARTIFACTS / "insight-en-desktop-changes.png")
+        # Enter on the first item flies there in NDVI difference mode.
+        page.focus("#changes-list li:first-child button")
+        page.keyboard.press("Enter")
+        settle(page)
+        assert page.evaluate("mosaique.state.mode") == "ndvi" and page.input_value("#mode") == "ndvi"
+        view = page.evaluate(BOUNDS)
+        assert inside(view, loss)
+        centre = page.evaluate("mosaique.map.getCenter().toArray()")
+        assert loss[0] < centre[0] < loss[2] and loss[1] < centre[1] < loss[3]
+        page.wait_for_function(f"({VALID})() !== 'Valid in both months: …'", timeout=30000)
+        over_loss = shown_share(page, server)
+        assert over_loss >= 70  # the loss and its frame of unchanged land; a strip of the cloudy block east
+        # A drag of the map east, onto the block under August's cloud: one request, a lower share.
+        before = len(valid_requests)
+        shift = page.evaluate(f"() => {{ const m = mosaique.map, a = m.project([{(loss[0] + loss[2]) / 2}, {(loss[1] + loss[3]) / 2}]),"
+                              f" b = m.project([{(cloud[0] + cloud[2]) / 2}, {(cloud[1] + cloud[3]) / 2}]); return [b.x - a.x, b.y - a.y]; }}")
+        maps = page.locator("#maps").bounding_box()
+        x, y = maps["x"] + maps["width"] / 2, maps["y"] + maps["height"] / 2
+        page.mouse.move(x, y)
+        page.mouse.down()
+        page.mouse.move(x - shift[0], y - shift[1], steps=10)
+        page.wait_for_timeout(200)  # no fling: the map stops where the mouse does
+        page.mouse.up()
+        settle(page)
+        page.wait_for_function(f"({VALID})() !== 'Valid in both months: {over_loss}%'", timeout=30000)
+        page.wait_for_timeout(600)
+        assert len(valid_requests) == before + 1
+        assert shown_share(page, server) < over_loss - 20
+        assert "cloud" in page.get_attribute("#valid", "title")
+        # The gain kind: its top item is the planted gain, and the list follows a change of month.
+        page.select_option("#change-kind", "ndvi_gain")
+        page.wait_for_function("document.querySelector('#changes-list li button')?.textContent.includes('+0.77')", timeout=60000)
+        page.select_option("#right", "2018-07")
+        page.wait_for_function("document.getElementById('changes-note').textContent.startsWith('No large change')", timeout=60000)
+        assert page.errors == [] and page.outside == []
+
+
+def decode_frames(path: Path) -> int:
+    with Image.open(io.BytesIO(path.read_bytes())) as img:
+        img.seek(img.n_frames - 1)
+        img.convert("RGB")
+        return img.n_frames
+
+
+def test_timelapse_export_from_the_page(browser: Browser, planted: tuple[Path, str], tmp_path: Path) -> None:
+    root, server = planted
+    loss = lonlat_bounds(root, LOSS, inset=-10)
+    with new_page(browser, server, locale="fr-FR", bypass_csp=True, accept_downloads=True) as page:
+        jobs = requests_to(page, "/api/timelapse/jobs/")
+        open_page(page, f"{server}/#left=2018-08&right=2018-07&preset=ndvi")
+        page.evaluate(f"mosaique.map.fitBounds([[{loss[0]}, {loss[1]}], [{loss[2]}, {loss[3]}]], {{ animate: false }})")
+        settle(page)
+        page.click("#export summary")
+        page.wait_for_selector("#export-size option")
+        assert page.inner_text("#export-size").split("\n")[-1] == "1\u202f280 px"  # French digit grouping
+        # A size beyond the API's limit: its 400 said plainly, and gone with the next export.
+        page.evaluate("() => { const o = document.querySelector('#export-size option:last-child'); o.value = '4000'; }")
+        page.select_option("#export-size", "4000")
+        page.click("#export-start")
+        page.wait_for_function("document.getElementById('export-note').textContent.startsWith('L’export a échoué')")
+        assert "width must be from 64 to 1280" in page.inner_text("#export-note")
+        page.select_option("#export-size", "320")
+        page.select_option("#export-format", "gif")
+        page.click("#export-start")
+        page.wait_for_selector("#export-file:not([hidden])", timeout=120000)
+        assert jobs, "the export was followed at its job URL"
+        assert page.inner_text("#export-note") == "L’animation est prête."
+        assert page.inner_text("#export-file").startswith("Télécharger mosaique-2018-07-2018-08-ndvi.gif (")
+        page.screenshot(path=ARTIFACTS / "insight-fr-desktop-export.png")
+        assert axe_violations(page) == []
+        with page.expect_download() as download:
+            page.click("#export-file")
+        saved = tmp_path / download.value.suggested_filename
+        download.value.save_as(saved)
+        assert saved.name == "mosaique-2018-07-2018-08-ndvi.gif"
+        assert decode_frames(saved) == 2
+        with Image.open(saved) as img:
+            assert img.width == 320
+        # Another export running on the server: the page says when to try again, then the message goes.
+        busy = httpx.get(f"{server}/api/timelapse", params={"bbox": "-1,42,4,46", "width": 1280, "height": 1280,
+                                                             "format": "mp4", "preset": "falsecolor"}, timeout=60)
+        assert busy.status_code == 202  # rendering in the background
+        page.select_option("#export-format", "webp")
+        page.click("#export-start")
+        page.wait_for_function("document.getElementById('export-note').textContent.startsWith('Un autre export')")
+        assert f"réessayez dans {RETRY_AFTER} s" in page.inner_text("#export-note")
+        assert page.is_disabled("#export-start")
+        page.wait_for_function("document.getElementById('export-note').textContent === ''", timeout=RETRY_AFTER * 1000 + 5000)
+        assert page.is_enabled("#export-start")
+        errors = [e for e in page.errors if "400" not in e and "429" not in e]
+        assert errors == [] and page.outside == []
+
+
+def test_phone_keeps_the_map_with_the_new_panels_folded(browser: Browser, planted: tuple[Path, str]) -> None:
+    _, server = planted
+    with new_page(browser, server, locale="en-GB", bypass_csp=True, **PHONE) as page:
+        open_page(page, f"{server}/#left=2018-07&right=2018-08")
+        assert page.locator("#maps").bounding_box()["height"] >= 0.75 * 844
+        assert page.is_hidden("#changes") and page.is_hidden("#valid")
+        page.click("#menu")
+        page.click("#changes summary")
+        page.wait_for_selector("#changes-list li button", timeout=60000)
+        page.click("#export summary")
+        page.wait_for_selector("#export-size option")
+        page.screenshot(path=ARTIFACTS / "insight-en-phone-panels.png")
+        assert axe_violations(page) == []
+        page.tap("#changes-list li:first-child button")
+        settle(page)
+        assert page.is_hidden("#controls") and page.evaluate("mosaique.state.mode") == "ndvi"
+        assert page.locator("#maps").bounding_box()["height"] >= 0.75 * 844
+        page.screenshot(path=ARTIFACTS / "insight-en-phone-flown.png")
