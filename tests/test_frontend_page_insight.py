@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,13 +16,16 @@ from PIL import Image
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.helpers import free_port, running
-from tests.pages import ARGS, ARTIFACTS, CHROMIUM, PHONE, READY, axe_violations, new_page, open_page
+from tests.pages import ARGS, ARTIFACTS, CHROMIUM, DESKTOP, PHONE, READY, axe_violations, new_page, open_page, overlap
 from tests.planted import CLOUD, LOSS, lonlat_bounds, planted_months
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed")
 RETRY_AFTER = 3
 VALID = "() => document.getElementById('valid').textContent"
 BOUNDS = "() => { const b = mosaique.map.getBounds(); return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]; }"
+# Where lon/lat bounds lie on the page (x, y, width, height in CSS px).
+ON_PAGE = ("([w, s, e, n]) => { const m = mosaique.map, r = m.getContainer().getBoundingClientRect(),"
+           " a = m.project([w, n]), b = m.project([e, s]); return { x: r.x + a.x, y: r.y + a.y, width: b.x - a.x, height: b.y - a.y }; }")
 
 
 @pytest.fixture(scope="module")
@@ -56,13 +60,24 @@ def inside(outer: list[float], inner: tuple[float, ...]) -> bool:
     return outer[0] <= inner[0] and outer[1] <= inner[1] and outer[2] >= inner[2] and outer[3] >= inner[3]
 
 
-def shown_share(page: Page, server: str) -> int:
-    """The share the page shows (%), checked against the API's answer for the page's own view."""
+def shown_shares(page: Page, server: str) -> dict[str, int]:
+    """The valid share and the reasons the page shows (%), each checked against the API's answer for
+    the page's own view."""
     bbox = ",".join(f"{v:.4f}" for v in page.evaluate(BOUNDS))
-    expected = httpx.get(f"{server}/api/valid/2018-07/2018-08", params={"bbox": bbox}).json()["valid_share"]
-    shown = int(page.evaluate(VALID).split(": ")[1].rstrip("%"))
-    assert shown == round(expected * 100)
+    expected = httpx.get(f"{server}/api/valid/2018-07/2018-08", params={"bbox": bbox}).json()["shares"]
+    why = page.text_content("#valid-why")
+    shown = {"valid": int(re.fullmatch(r"Valid in both months: (\d+)%", page.evaluate(VALID))[1]),
+             **{key: int(re.search(rf"{words} (\d+)%", why)[1]) for key, words in
+                (("cloud", "cloud all month"), ("snow", "snow"), ("no_data", "no data"))}}
+    for key, value in shown.items():
+        assert abs(value - expected[key] * 100) <= 0.5 + 1e-6, (key, shown, expected)
     return shown
+
+
+def within(outer: dict, inner: dict) -> bool:
+    """Whether a box (Playwright's x, y, width, height) lies inside another."""
+    return outer["x"] <= inner["x"] and outer["y"] <= inner["y"] and inner["x"] + inner["width"] <= outer["x"] + outer["width"] \
+        and inner["y"] + inner["height"] <= outer["y"] + outer["height"]
 
 
 def settle(page: Page) -> None:
@@ -102,14 +117,17 @@ def test_changes_list_flies_to_the_planted_loss_and_the_valid_share_follows_the_
         page.keyboard.press("Enter")
         settle(page)
         assert page.evaluate("mosaique.state.mode") == "ndvi" and page.input_value("#mode") == "ndvi"
-        view = page.evaluate(BOUNDS)
-        assert inside(view, loss)
-        centre = page.evaluate("mosaique.map.getCenter().toArray()")
-        assert loss[0] < centre[0] < loss[2] and loss[1] < centre[1] < loss[3]
+        assert inside(page.evaluate(BOUNDS), loss)
+        # The whole area in sight: on the map, clear of the list's panel (still open) and of the legend.
+        area = page.evaluate(ON_PAGE, list(loss))
+        assert within(page.locator("#maps").bounding_box(), area) and area["width"] > 200
+        for overlay in ("#changes .panel", "#legend"):
+            assert not overlap(page.locator(overlay).bounding_box(), area), overlay
+        page.screenshot(path=ARTIFACTS / "insight-en-desktop-flown.png")
         page.wait_for_function(f"({VALID})() !== 'Valid in both months: …'", timeout=30000)
-        over_loss = shown_share(page, server)
-        assert over_loss >= 70  # the loss and its frame of unchanged land; a strip of the cloudy block east
-        # A drag of the map east, onto the block under August's cloud: one request, a lower share.
+        over_loss = shown_shares(page, server)
+        assert over_loss["valid"] >= 50 and over_loss["cloud"] < 10  # the loss and its frame, a strip of the cloud
+        # A drag of the map east, onto the block under August's cloud: one request, the cloud's share up.
         before = len(valid_requests)
         shift = page.evaluate(f"() => {{ const m = mosaique.map, a = m.project([{(loss[0] + loss[2]) / 2}, {(loss[1] + loss[3]) / 2}]),"
                               f" b = m.project([{(cloud[0] + cloud[2]) / 2}, {(cloud[1] + cloud[3]) / 2}]); return [b.x - a.x, b.y - a.y]; }}")
@@ -118,19 +136,39 @@ def test_changes_list_flies_to_the_planted_loss_and_the_valid_share_follows_the_
         page.mouse.move(x, y)
         page.mouse.down()
         page.mouse.move(x - shift[0], y - shift[1], steps=10)
-        page.wait_for_timeout(200)  # no fling: the map stops where the mouse does
+        page.wait_for_timeout(600)  # no fling: the map stops where the mouse does; nothing asked while held
+        assert len(valid_requests) == before
         page.mouse.up()
         settle(page)
-        page.wait_for_function(f"({VALID})() !== 'Valid in both months: {over_loss}%'", timeout=30000)
+        page.wait_for_function(f"document.getElementById('valid-why').textContent !== {page.text_content('#valid-why')!r}",
+                               timeout=30000)
         page.wait_for_timeout(600)
         assert len(valid_requests) == before + 1
-        assert shown_share(page, server) < over_loss - 20
-        assert "cloud" in page.get_attribute("#valid", "title")
+        over_cloud = shown_shares(page, server)
+        assert over_cloud["cloud"] > over_loss["cloud"] + 20
+        # What the rest is: on hover (and focus, or a tap), read with the share (aria-describedby).
+        assert page.is_hidden("#valid-why")
+        page.hover("#valid")
+        assert page.is_visible("#valid-why")
+        why = page.inner_text("#valid-why")
+        assert why.startswith("Not comparable") and "cloud all month" in why
+        described = page.evaluate("() => document.getElementById(document.getElementById('valid').getAttribute('aria-describedby')).textContent")
+        assert described == why
+        page.screenshot(path=ARTIFACTS / "insight-en-desktop-valid.png")
         # The gain kind: its top item is the planted gain, and the list follows a change of month.
         page.select_option("#change-kind", "ndvi_gain")
         page.wait_for_function("document.querySelector('#changes-list li button')?.textContent.includes('+0.77')", timeout=60000)
         page.select_option("#right", "2018-07")
         page.wait_for_function("document.getElementById('changes-note').textContent.startsWith('No large change')", timeout=60000)
+        # While the timeline plays the list waits (each step would start an analysis); a pause lists again.
+        asked = len(change_requests)
+        page.click("#play")
+        page.wait_for_function("document.getElementById('changes-note').textContent.startsWith('Pause the timeline')")
+        page.wait_for_timeout(2500)  # two steps or more
+        assert len(change_requests) == asked and page.inner_text("#changes-list") == ""
+        page.click("#play")
+        page.wait_for_selector("#changes-list li button, #changes-note:text-matches('^No large')", timeout=60000)
+        assert len(change_requests) == asked + 1
         assert page.errors == [] and page.outside == []
 
 
@@ -141,40 +179,54 @@ def decode_frames(path: Path) -> int:
         return img.n_frames
 
 
+# Records the export panel's note, whether its progress bar is hidden and the bar's total, at each change.
+PANEL_STATES = ("() => { window.panelStates = []; const p = document.getElementById('export-progress');"
+                " new MutationObserver(() => panelStates.push([document.getElementById('export-note').textContent, p.hidden, p.max]))"
+                ".observe(document.getElementById('export'), { subtree: true, childList: true, attributes: true, characterData: true }); }")
+
+
 def test_timelapse_export_from_the_page(browser: Browser, planted: tuple[Path, str], tmp_path: Path) -> None:
     root, server = planted
     loss = lonlat_bounds(root, LOSS, inset=-10)
-    with new_page(browser, server, locale="fr-FR", bypass_csp=True, accept_downloads=True) as page:
+    with new_page(browser, server, locale="fr-FR", bypass_csp=True, accept_downloads=True, **DESKTOP) as page:
         jobs = requests_to(page, "/api/timelapse/jobs/")
         open_page(page, f"{server}/#left=2018-08&right=2018-07&preset=ndvi")
         page.evaluate(f"mosaique.map.fitBounds([[{loss[0]}, {loss[1]}], [{loss[2]}, {loss[3]}]], {{ animate: false }})")
         settle(page)
         page.click("#export summary")
-        page.wait_for_selector("#export-size option")
+        page.wait_for_selector("#export-size option", state="attached")
         assert page.inner_text("#export-size").split("\n")[-1] == "1\u202f280 px"  # French digit grouping
         # A size beyond the API's limit: its 400 said plainly, and gone with the next export.
-        page.evaluate("() => { const o = document.querySelector('#export-size option:last-child'); o.value = '4000'; }")
-        page.select_option("#export-size", "4000")
+        page.evaluate("() => { const o = document.querySelector('#export-size option:last-child'); o.value = '1500'; }")
+        page.select_option("#export-size", "1500")
         page.click("#export-start")
         page.wait_for_function("document.getElementById('export-note').textContent.startsWith('L’export a échoué')")
         assert "width must be from 64 to 1280" in page.inner_text("#export-note")
         page.select_option("#export-size", "320")
         page.select_option("#export-format", "gif")
-        page.click("#export-start")
-        page.wait_for_selector("#export-file:not([hidden])", timeout=120000)
+        page.evaluate(PANEL_STATES)
+        with page.expect_download(timeout=120000) as download:  # downloaded once ready
+            page.click("#export-start")
         assert jobs, "the export was followed at its job URL"
-        assert page.inner_text("#export-note") == "L’animation est prête."
-        assert page.inner_text("#export-file").startswith("Télécharger mosaique-2018-07-2018-08-ndvi.gif (")
-        page.screenshot(path=ARTIFACTS / "insight-fr-desktop-export.png")
-        assert axe_violations(page) == []
-        with page.expect_download() as download:
-            page.click("#export-file")
+        # The progress was shown while it ran: a bar of frames + 1 (encoding) steps, and the step in words.
+        seen = page.evaluate("window.panelStates")
+        assert any(not hidden and total == 3 and note.startswith("Export : étape ") for note, hidden, total in seen), seen
+        assert page.is_hidden("#export-progress")
         saved = tmp_path / download.value.suggested_filename
         download.value.save_as(saved)
         assert saved.name == "mosaique-2018-07-2018-08-ndvi.gif"
         assert decode_frames(saved) == 2
         with Image.open(saved) as img:
-            assert img.width == 320
+            # The map's shape: the frames show what the page shows.
+            assert img.size == (320, page.evaluate("() => { const c = mosaique.map.getContainer(); return Math.round(320 * c.clientHeight / c.clientWidth); }"))
+        assert page.inner_text("#export-note") == "L’animation est prête."
+        assert page.inner_text("#export-file").startswith("Télécharger mosaique-2018-07-2018-08-ndvi.gif (")
+        page.screenshot(path=ARTIFACTS / "insight-fr-desktop-export.png")
+        assert axe_violations(page) == []
+        # The link gives the same file again.
+        with page.expect_download() as again:
+            page.click("#export-file")
+        assert again.value.suggested_filename == saved.name and Path(again.value.path()).read_bytes() == saved.read_bytes()
         # Another export running on the server: the page says when to try again, then the message goes.
         busy = httpx.get(f"{server}/api/timelapse", params={"bbox": "-1,42,4,46", "width": 1280, "height": 1280,
                                                              "format": "mp4", "preset": "falsecolor"}, timeout=60)
@@ -193,6 +245,7 @@ def test_timelapse_export_from_the_page(browser: Browser, planted: tuple[Path, s
 def test_phone_keeps_the_map_with_the_new_panels_folded(browser: Browser, planted: tuple[Path, str]) -> None:
     _, server = planted
     with new_page(browser, server, locale="en-GB", bypass_csp=True, **PHONE) as page:
+        change_requests = requests_to(page, "/api/changes/")
         open_page(page, f"{server}/#left=2018-07&right=2018-08")
         assert page.locator("#maps").bounding_box()["height"] >= 0.75 * 844
         assert page.is_hidden("#changes") and page.is_hidden("#valid")
@@ -200,7 +253,7 @@ def test_phone_keeps_the_map_with_the_new_panels_folded(browser: Browser, plante
         page.click("#changes summary")
         page.wait_for_selector("#changes-list li button", timeout=60000)
         page.click("#export summary")
-        page.wait_for_selector("#export-size option")
+        page.wait_for_selector("#export-size option", state="attached")
         page.screenshot(path=ARTIFACTS / "insight-en-phone-panels.png")
         assert axe_violations(page) == []
         page.tap("#changes-list li:first-child button")
@@ -208,3 +261,15 @@ def test_phone_keeps_the_map_with_the_new_panels_folded(browser: Browser, plante
         assert page.is_hidden("#controls") and page.evaluate("mosaique.state.mode") == "ndvi"
         assert page.locator("#maps").bounding_box()["height"] >= 0.75 * 844
         page.screenshot(path=ARTIFACTS / "insight-en-phone-flown.png")
+        # In French: the list written again (no new request), the share and, on a tap, its reasons.
+        asked = len(change_requests)
+        page.click("#menu")
+        page.click("#lang")
+        assert "km², évolution moyenne -0,77" in page.inner_text("#changes-list li:first-child button").replace("\u2212", "-")
+        assert len(change_requests) == asked
+        page.wait_for_function(f"({VALID})().startsWith('Valide les deux mois')")
+        page.tap("#valid")
+        assert page.is_visible("#valid-why") and page.inner_text("#valid-why").startswith("Non comparable")
+        page.screenshot(path=ARTIFACTS / "insight-fr-phone-panels.png")
+        assert axe_violations(page) == []
+        assert page.errors == [] and page.outside == []

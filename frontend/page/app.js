@@ -66,6 +66,7 @@ function setAttribution() {
     map.off("data", fold);
   };
   map.on("data", fold);
+  fold();  // added again (a change of language): no data event may come soon
 }
 
 function switchLanguage() {

@@ -1,12 +1,12 @@
-// Timelapse export of the current view (/api/timelapse): followed at its job URL while it
-// renders, then offered as a file. Loaded when the export panel first opens.
-import { number, t } from "./i18n.js";
+// Timelapse export of the current view, months and preset (/api/timelapse): followed at its job
+// URL while it renders, then downloaded (and kept as a link). Loaded when the panel first opens.
+import { bytes, number, t } from "./i18n.js";
 import { months } from "./months.js";
 import { state } from "./state.js";
 
 const $ = (id) => document.getElementById(id);
 const MAX_FRAMES = 48, MAX_SIDE = 1280, MIN_SIDE = 64, WIDTHS = [320, 640, 960, 1280];  // the API's limits
-let map, viewBbox, fileUrl, shown = [null, {}];
+let map, viewBbox, fileUrl, file, shown = [null, {}];
 
 function note(key, vars = {}) {
   shown = [key, vars];
@@ -29,13 +29,20 @@ function frameSize(format) {
   return format === "mp4" ? [w - (w % 2), h - (h % 2)] : [w, h];
 }
 
+/** The link to the last file, written in the page's language. */
+function link() {
+  if (file) $("export-file").textContent = t("download", { name: file.name, size: bytes(file.size) });
+}
+
 function offer(blob, name) {
   if (fileUrl) URL.revokeObjectURL(fileUrl);
   fileUrl = URL.createObjectURL(blob);
+  file = { name, size: blob.size };
   const a = $("export-file");
   Object.assign(a, { href: fileUrl, download: name, hidden: false });
-  a.textContent = t("download", { name, size: number(blob.size / 1e6, 1) });
+  link();
   note("exportReady");
+  a.click();  // downloaded now; the link stays for another copy
 }
 
 /** Another export runs on the server: say so until its Retry-After has passed. */
@@ -89,5 +96,5 @@ export function setupExport(theMap, bboxOfView) {
   [map, viewBbox] = [theMap, bboxOfView];
   sizes();
   $("export-start").addEventListener("click", run);
-  $("lang").addEventListener("click", () => { sizes(); note(...shown); });  // after the page's own switch
+  $("lang").addEventListener("click", () => { sizes(); link(); note(...shown); });  // after the page's own switch
 }
