@@ -13,10 +13,10 @@ from pathlib import Path
 import httpx
 import pytest
 from PIL import Image
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from tests.helpers import free_port, running
-from tests.pages import ARGS, ARTIFACTS, CHROMIUM, DESKTOP, PHONE, READY, axe_violations, new_page, open_page, overlap
+from tests.pages import ARTIFACTS, CHROMIUM, DESKTOP, PHONE, READY, axe_violations, new_page, open_page, overlap
 from tests.planted import CLOUD, LOSS, lonlat_bounds, planted_months
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed")
@@ -25,7 +25,10 @@ VALID = "() => document.getElementById('valid').textContent"
 BOUNDS = "() => { const b = mosaique.map.getBounds(); return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]; }"
 # Where lon/lat bounds lie on the page (x, y, width, height in CSS px).
 ON_PAGE = ("([w, s, e, n]) => { const m = mosaique.map, r = m.getContainer().getBoundingClientRect(),"
-           " a = m.project([w, n]), b = m.project([e, s]); return { x: r.x + a.x, y: r.y + a.y, width: b.x - a.x, height: b.y - a.y }; }")
+           " a = m.project([w, n]), b = m.project([e, s]);"
+           " return { x: r.x + a.x, y: r.y + a.y, width: b.x - a.x, height: b.y - a.y }; }")
+SETTLED = "() => new Promise((done) => mosaique.map.isMoving() ? mosaique.map.once('moveend', done) : done())"
+NOTE = "document.getElementById('{}').textContent"
 
 
 @pytest.fixture(scope="module")
@@ -40,14 +43,6 @@ def planted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, st
     with running([sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--data-dir", str(data)],
                  f"{url}/healthz", env=env):
         yield root, url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
 
 
 def requests_to(page: Page, path: str) -> list[str]:
@@ -76,13 +71,22 @@ def shown_shares(page: Page, server: str) -> dict[str, int]:
 
 def within(outer: dict, inner: dict) -> bool:
     """Whether a box (Playwright's x, y, width, height) lies inside another."""
-    return outer["x"] <= inner["x"] and outer["y"] <= inner["y"] and inner["x"] + inner["width"] <= outer["x"] + outer["width"] \
-        and inner["y"] + inner["height"] <= outer["y"] + outer["height"]
+    return outer["x"] <= inner["x"] and inner["x"] + inner["width"] <= outer["x"] + outer["width"] \
+        and outer["y"] <= inner["y"] and inner["y"] + inner["height"] <= outer["y"] + outer["height"]
+
+
+def in_sight(page: Page, bounds: tuple[float, ...], overlays: tuple[str, ...]) -> dict:
+    """Where ``bounds`` lie on the page, checked to be on the map and clear of the visible ``overlays``."""
+    area = page.evaluate(ON_PAGE, list(bounds))
+    assert within(page.locator("#maps").bounding_box(), area)
+    for overlay in overlays:
+        assert not overlap(page.locator(overlay).bounding_box(), area), overlay
+    return area
 
 
 def settle(page: Page) -> None:
     page.wait_for_function(READY, timeout=90000)
-    page.evaluate("() => new Promise((done) => { if (!mosaique.map.isMoving()) done(); else mosaique.map.once('moveend', done); })")
+    page.evaluate(SETTLED)
 
 
 def test_changes_list_flies_to_the_planted_loss_and_the_valid_share_follows_the_view(
@@ -119,18 +123,15 @@ def test_changes_list_flies_to_the_planted_loss_and_the_valid_share_follows_the_
         assert page.evaluate("mosaique.state.mode") == "ndvi" and page.input_value("#mode") == "ndvi"
         assert inside(page.evaluate(BOUNDS), loss)
         # The whole area in sight: on the map, clear of the list's panel (still open) and of the legend.
-        area = page.evaluate(ON_PAGE, list(loss))
-        assert within(page.locator("#maps").bounding_box(), area) and area["width"] > 200
-        for overlay in ("#changes .panel", "#legend"):
-            assert not overlap(page.locator(overlay).bounding_box(), area), overlay
+        assert in_sight(page, loss, ("#changes .panel", "#legend"))["width"] > 200
         page.screenshot(path=ARTIFACTS / "insight-en-desktop-flown.png")
         page.wait_for_function(f"({VALID})() !== 'Valid in both months: …'", timeout=30000)
         over_loss = shown_shares(page, server)
         assert over_loss["valid"] >= 50 and over_loss["cloud"] < 10  # the loss and its frame, a strip of the cloud
         # A drag of the map east, onto the block under August's cloud: one request, the cloud's share up.
         before = len(valid_requests)
-        shift = page.evaluate(f"() => {{ const m = mosaique.map, a = m.project([{(loss[0] + loss[2]) / 2}, {(loss[1] + loss[3]) / 2}]),"
-                              f" b = m.project([{(cloud[0] + cloud[2]) / 2}, {(cloud[1] + cloud[3]) / 2}]); return [b.x - a.x, b.y - a.y]; }}")
+        a, b = (page.evaluate(ON_PAGE, list(block)) for block in (loss, cloud))
+        shift = (b["x"] + b["width"] / 2 - a["x"] - a["width"] / 2, b["y"] + b["height"] / 2 - a["y"] - a["height"] / 2)
         maps = page.locator("#maps").bounding_box()
         x, y = maps["x"] + maps["width"] / 2, maps["y"] + maps["height"] / 2
         page.mouse.move(x, y)
@@ -140,8 +141,7 @@ def test_changes_list_flies_to_the_planted_loss_and_the_valid_share_follows_the_
         assert len(valid_requests) == before
         page.mouse.up()
         settle(page)
-        page.wait_for_function(f"document.getElementById('valid-why').textContent !== {page.text_content('#valid-why')!r}",
-                               timeout=30000)
+        page.wait_for_function(f"{NOTE.format('valid-why')} !== {page.text_content('#valid-why')!r}", timeout=30000)
         page.wait_for_timeout(600)
         assert len(valid_requests) == before + 1
         over_cloud = shown_shares(page, server)
@@ -152,18 +152,18 @@ def test_changes_list_flies_to_the_planted_loss_and_the_valid_share_follows_the_
         assert page.is_visible("#valid-why")
         why = page.inner_text("#valid-why")
         assert why.startswith("Not comparable") and "cloud all month" in why
-        described = page.evaluate("() => document.getElementById(document.getElementById('valid').getAttribute('aria-describedby')).textContent")
-        assert described == why
+        assert page.get_attribute("#valid", "aria-describedby") == "valid-why"
         page.screenshot(path=ARTIFACTS / "insight-en-desktop-valid.png")
         # The gain kind: its top item is the planted gain, and the list follows a change of month.
         page.select_option("#change-kind", "ndvi_gain")
-        page.wait_for_function("document.querySelector('#changes-list li button')?.textContent.includes('+0.77')", timeout=60000)
+        page.wait_for_function("document.querySelector('#changes-list li button')?.textContent.includes('+0.77')",
+                               timeout=60000)
         page.select_option("#right", "2018-07")
-        page.wait_for_function("document.getElementById('changes-note').textContent.startsWith('No large change')", timeout=60000)
+        page.wait_for_function(f"{NOTE.format('changes-note')}.startsWith('No large change')", timeout=60000)
         # While the timeline plays the list waits (each step would start an analysis); a pause lists again.
         asked = len(change_requests)
         page.click("#play")
-        page.wait_for_function("document.getElementById('changes-note').textContent.startsWith('Pause the timeline')")
+        page.wait_for_function(f"{NOTE.format('changes-note')}.startsWith('Pause the timeline')")
         page.wait_for_timeout(2500)  # two steps or more
         assert len(change_requests) == asked and page.inner_text("#changes-list") == ""
         page.click("#play")
@@ -181,8 +181,9 @@ def decode_frames(path: Path) -> int:
 
 # Records the export panel's note, whether its progress bar is hidden and the bar's total, at each change.
 PANEL_STATES = ("() => { window.panelStates = []; const p = document.getElementById('export-progress');"
-                " new MutationObserver(() => panelStates.push([document.getElementById('export-note').textContent, p.hidden, p.max]))"
-                ".observe(document.getElementById('export'), { subtree: true, childList: true, attributes: true, characterData: true }); }")
+                f" new MutationObserver(() => panelStates.push([{NOTE.format('export-note')}, p.hidden, p.max]))"
+                ".observe(document.getElementById('export'),"
+                " { subtree: true, childList: true, attributes: true, characterData: true }); }")
 
 
 def test_timelapse_export_from_the_page(browser: Browser, planted: tuple[Path, str], tmp_path: Path) -> None:
@@ -200,7 +201,7 @@ def test_timelapse_export_from_the_page(browser: Browser, planted: tuple[Path, s
         page.evaluate("() => { const o = document.querySelector('#export-size option:last-child'); o.value = '1500'; }")
         page.select_option("#export-size", "1500")
         page.click("#export-start")
-        page.wait_for_function("document.getElementById('export-note').textContent.startsWith('L’export a échoué')")
+        page.wait_for_function(f"{NOTE.format('export-note')}.startsWith('L’export a échoué')")
         assert "width must be from 64 to 1280" in page.inner_text("#export-note")
         page.select_option("#export-size", "320")
         page.select_option("#export-format", "gif")
@@ -210,7 +211,8 @@ def test_timelapse_export_from_the_page(browser: Browser, planted: tuple[Path, s
         assert jobs, "the export was followed at its job URL"
         # The progress was shown while it ran: a bar of frames + 1 (encoding) steps, and the step in words.
         seen = page.evaluate("window.panelStates")
-        assert any(not hidden and total == 3 and note.startswith("Export : étape ") for note, hidden, total in seen), seen
+        assert any(not hidden and total == 3 and note.startswith("Export : étape ") for note, hidden, total in seen), \
+            seen
         assert page.is_hidden("#export-progress")
         saved = tmp_path / download.value.suggested_filename
         download.value.save_as(saved)
@@ -218,7 +220,8 @@ def test_timelapse_export_from_the_page(browser: Browser, planted: tuple[Path, s
         assert decode_frames(saved) == 2
         with Image.open(saved) as img:
             # The map's shape: the frames show what the page shows.
-            assert img.size == (320, page.evaluate("() => { const c = mosaique.map.getContainer(); return Math.round(320 * c.clientHeight / c.clientWidth); }"))
+            w, h = page.evaluate("() => ['clientWidth', 'clientHeight'].map((k) => mosaique.map.getContainer()[k])")
+            assert img.width == 320 and abs(img.height - 320 * h / w) <= 0.5
         assert page.inner_text("#export-note") == "L’animation est prête."
         assert page.inner_text("#export-file").startswith("Télécharger mosaique-2018-07-2018-08-ndvi.gif (")
         page.screenshot(path=ARTIFACTS / "insight-fr-desktop-export.png")
@@ -226,24 +229,25 @@ def test_timelapse_export_from_the_page(browser: Browser, planted: tuple[Path, s
         # The link gives the same file again.
         with page.expect_download() as again:
             page.click("#export-file")
-        assert again.value.suggested_filename == saved.name and Path(again.value.path()).read_bytes() == saved.read_bytes()
+        assert again.value.suggested_filename == saved.name
+        assert Path(again.value.path()).read_bytes() == saved.read_bytes()
         # Another export running on the server: the page says when to try again, then the message goes.
         busy = httpx.get(f"{server}/api/timelapse", params={"bbox": "-1,42,4,46", "width": 1280, "height": 1280,
                                                              "format": "mp4", "preset": "falsecolor"}, timeout=60)
         assert busy.status_code == 202  # rendering in the background
         page.select_option("#export-format", "webp")
         page.click("#export-start")
-        page.wait_for_function("document.getElementById('export-note').textContent.startsWith('Un autre export')")
+        page.wait_for_function(f"{NOTE.format('export-note')}.startsWith('Un autre export')")
         assert f"réessayez dans {RETRY_AFTER} s" in page.inner_text("#export-note")
         assert page.is_disabled("#export-start")
-        page.wait_for_function("document.getElementById('export-note').textContent === ''", timeout=RETRY_AFTER * 1000 + 5000)
+        page.wait_for_function(f"{NOTE.format('export-note')} === ''", timeout=RETRY_AFTER * 1000 + 5000)
         assert page.is_enabled("#export-start")
         errors = [e for e in page.errors if "400" not in e and "429" not in e]
         assert errors == [] and page.outside == []
 
 
 def test_phone_keeps_the_map_with_the_new_panels_folded(browser: Browser, planted: tuple[Path, str]) -> None:
-    _, server = planted
+    root, server = planted
     with new_page(browser, server, locale="en-GB", bypass_csp=True, **PHONE) as page:
         change_requests = requests_to(page, "/api/changes/")
         open_page(page, f"{server}/#left=2018-07&right=2018-08")
@@ -260,12 +264,14 @@ def test_phone_keeps_the_map_with_the_new_panels_folded(browser: Browser, plante
         settle(page)
         assert page.is_hidden("#controls") and page.evaluate("mosaique.state.mode") == "ndvi"
         assert page.locator("#maps").bounding_box()["height"] >= 0.75 * 844
+        in_sight(page, lonlat_bounds(root, LOSS), ("#legend",))
         page.screenshot(path=ARTIFACTS / "insight-en-phone-flown.png")
         # In French: the list written again (no new request), the share and, on a tap, its reasons.
         asked = len(change_requests)
         page.click("#menu")
         page.click("#lang")
-        assert "km², évolution moyenne -0,77" in page.inner_text("#changes-list li:first-child button").replace("\u2212", "-")
+        top = page.inner_text("#changes-list li:first-child button")
+        assert "km², évolution moyenne -0,77" in top.replace("\u2212", "-")
         assert len(change_requests) == asked
         page.wait_for_function(f"({VALID})().startsWith('Valide les deux mois')")
         page.tap("#valid")
