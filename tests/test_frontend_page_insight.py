@@ -154,6 +154,19 @@ def test_changes_list_flies_to_the_planted_loss_and_the_valid_share_follows_the_
         assert why.startswith("Not comparable") and "cloud all month" in why
         assert page.get_attribute("#valid", "aria-describedby") == "valid-why"
         page.screenshot(path=ARTIFACTS / "insight-en-desktop-valid.png")
+        # The keyboard: Tab onto the share shows the reasons, Escape hides them; Escape in the open
+        # list folds it, back to its summary.
+        page.mouse.move(0, 0)
+        page.focus("#lang")
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.id") == "valid" and page.is_visible("#valid-why")
+        page.keyboard.press("Escape")
+        assert page.is_hidden("#valid-why")
+        page.focus("#change-kind")
+        page.keyboard.press("Escape")
+        assert page.get_attribute("#changes", "open") is None
+        assert page.evaluate("document.activeElement.parentElement.id") == "changes"
+        page.click("#changes summary")
         # The gain kind: its top item is the planted gain, and the list follows a change of month.
         page.select_option("#change-kind", "ndvi_gain")
         page.wait_for_function("document.querySelector('#changes-list li button')?.textContent.includes('+0.77')",

@@ -17,6 +17,14 @@ export function setupInsight(map, refresh) {
   setupValid(map);
   setupChanges(map, refresh);
   $("lang").addEventListener("click", () => { showValid(); translateChanges(); });  // after the page's own switch
+  for (const panel of [$("changes"), $("export")]) {  // Escape folds an open panel, back to its summary
+    panel.addEventListener("keydown", (e) => {
+      if (e.key !== "Escape" || !panel.open) return;
+      panel.open = false;
+      panel.querySelector("summary").focus();
+      e.stopPropagation();
+    });
+  }
   $("export").addEventListener("toggle", () => import("./export.js").then((x) => x.setupExport(map, viewBbox)), { once: true });
   ready = true;
 }

@@ -56,11 +56,18 @@ export function setupValid(theMap) {
   map = theMap;
   map.on("moveend", validSoon);
   map.on("movestart", () => clearTimeout(timer));
-  // The reasons show on hover and focus (CSS); a click or a tap keeps them open, Escape closes them.
-  const button = $("valid"), open = (on) => button.setAttribute("aria-expanded", String(on));
-  button.addEventListener("click", () => open(button.getAttribute("aria-expanded") !== "true"));
-  button.addEventListener("keydown", (e) => { if (e.key === "Escape") open(false); });
-  button.addEventListener("blur", () => open(false));
+  // The reasons show on hover and focus (CSS); a click or a tap keeps them open; Escape hides them
+  // (before it folds a phone's settings) until the pointer or the focus leaves.
+  const button = $("valid"), box = $("valid-box"), open = (on) => button.setAttribute("aria-expanded", String(on));
+  button.addEventListener("click", () => { box.classList.remove("quiet"); open(button.getAttribute("aria-expanded") !== "true"); });
+  button.addEventListener("keydown", (e) => {
+    if (e.key !== "Escape" || box.classList.contains("quiet")) return;
+    box.classList.add("quiet");
+    open(false);
+    e.stopPropagation();
+  });
+  button.addEventListener("blur", () => { box.classList.remove("quiet"); open(false); });
+  box.addEventListener("mouseleave", () => { if (document.activeElement !== button) box.classList.remove("quiet"); });
   showValid();
   validSoon();
 }
