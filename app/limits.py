@@ -3,7 +3,7 @@
 TiTiler's endpoints accept any tile size, output size, buffer, zoom range or band index; each is a
 way to make one request read gigabytes or crash a reader. ``check_request`` refuses them with a
 400 that names the parameter. Read errors caused by the request itself (an invalid geometry, an
-unknown band) become 400s whose text never shows a server path.
+unknown band) become 400s whose text never shows a server path (:mod:`app.errors`).
 """
 
 from __future__ import annotations
@@ -17,14 +17,13 @@ from typing import Annotated
 
 import numpy as np
 from fastapi import Depends, HTTPException, Request
-from fastapi.responses import JSONResponse
 from pydantic import Field
-from rio_tiler.errors import RioTilerError
 from rio_tiler.models import ImageData
 from titiler.core.algorithm import algorithms
 from titiler.core.algorithm.base import BaseAlgorithm
 from titiler.core.dependencies import PartFeatureParams
 
+from app.errors import AlgorithmError
 from mosaic.layers import LAYERS
 
 MAX_QUERY_LENGTH = 4096
@@ -51,7 +50,6 @@ NUMBER_BOUNDS: dict[str, tuple[float, float]] = {
 }
 MAX_HISTOGRAM_BINS = 1000
 _EXPRESSION_BAND = re.compile(r"\bb(\d+)\b")
-_PATH_LIKE = re.compile(r"(/vsi\w+/|(?<![\w.])/[\w.-]+/[\w./-]+|\.py\b)")
 
 
 @dataclass
@@ -59,10 +57,6 @@ class BoundedPartParams(PartFeatureParams):
     """TiTiler's part/feature sizes, but never unbounded: an area is read at most MAX_PART_SIZE wide."""
 
     max_size: Annotated[int | None, Field(description="Maximum image size to read onto.")] = MAX_PART_SIZE
-
-
-class AlgorithmError(RioTilerError):
-    """A post-processing algorithm that cannot apply to what the request read."""
 
 
 def bounded_algorithm(
@@ -108,14 +102,6 @@ async def check_request(request: Request) -> None:
         nodata = request.query_params.get("nodata")
         if nodata is not None and not _fits(nodata, np.dtype(layer.dtype)):
             raise HTTPException(400, f"nodata must be a value of the {layer.name} layer's type ({layer.dtype})")
-
-
-async def client_error(request: Request, exc: Exception) -> JSONResponse:
-    """A 400 for a read refused because of the request; its text never shows a server path."""
-    message = str(exc)
-    if not message or _PATH_LIKE.search(message):
-        message = "the request cannot be answered for this layer (check its parameters)"
-    return JSONResponse({"detail": message}, status_code=400)
 
 
 def _integer_within(raw: object, low: int, high: int) -> bool:

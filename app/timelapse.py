@@ -22,7 +22,7 @@ from app.filecache import FileCache
 from app.frames import decorate, legend_of, metres_per_pixel, render
 from app.presets import PRESETS
 from app.settings import Settings
-from app.tasks import Task, Tasks, TooManyTasks
+from app.tasks import Task, Tasks
 from app.validity import parse_bbox
 from mosaic.analysis import TMS, View
 from mosaic.catalog import Catalog, Month, MonthNotFound
@@ -145,11 +145,7 @@ def timelapse_router(catalog: Catalog, cache: FileCache, settings: Settings) -> 
             return content
 
         cache.root.mkdir(parents=True, exist_ok=True)
-        try:
-            task = tasks.start(key, len(chosen) + 1, work)
-        except TooManyTasks:
-            return JSONResponse({"detail": "another timelapse export is running in this process; retry later"},
-                                status_code=429, headers={"Retry-After": str(settings.retry_after)})
+        task = tasks.start(key, len(chosen) + 1, work)  # TooManyTasks: 429 (app.errors)
         if Tasks.wait(task, wait):
             return _file(task.future.result(), format, chosen, preset, key, settings.cache_max_age)  # type: ignore[union-attr]
         return _progress(task, request, status_code=202)

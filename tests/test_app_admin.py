@@ -166,10 +166,11 @@ def test_failed_tokens_and_build_starts_are_rate_limited(tmp_path: Path) -> None
 
 def test_concurrent_builds_are_capped(tmp_path: Path) -> None:
     (tmp_path / "inputs").mkdir()
-    client = TestClient(create_app(Settings(data_dir=tmp_path, admin_token=TOKEN, max_builds=1)))
+    client = TestClient(create_app(Settings(data_dir=tmp_path, admin_token=TOKEN, max_builds=1, retry_after=7)))
     assert client.post("/api/admin/builds", json={"month": "2019-01", "inputs": ["."]}, headers=auth()).status_code == 202
     busy = client.post("/api/admin/builds", json={"month": "2019-02", "inputs": ["."]}, headers=auth())
     assert busy.status_code == 429 and "MOSAIQUE_MAX_BUILDS" in busy.json()["detail"]
+    assert busy.headers["retry-after"] == "7"  # the setting, as every 429 and 503 of app.errors
     assert client.post("/api/admin/builds", json={"month": "2019-01", "inputs": ["."]}, headers=auth()).status_code == 409
     _cancel_all(client)
 
