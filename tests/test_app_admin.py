@@ -166,7 +166,8 @@ def test_failed_tokens_and_build_starts_are_rate_limited(tmp_path: Path) -> None
 
 def test_concurrent_builds_are_capped(tmp_path: Path) -> None:
     (tmp_path / "inputs").mkdir()
-    client = TestClient(create_app(Settings(data_dir=tmp_path, admin_token=TOKEN, max_builds=1, retry_after=7)))
+    settings = Settings(data_dir=tmp_path, admin_token=TOKEN, max_builds=1, retry_after=7)
+    client = TestClient(create_app(settings))
     assert client.post("/api/admin/builds", json={"month": "2019-01", "inputs": ["."]}, headers=auth()).status_code == 202
     busy = client.post("/api/admin/builds", json={"month": "2019-02", "inputs": ["."]}, headers=auth())
     assert busy.status_code == 429 and "MOSAIQUE_MAX_BUILDS" in busy.json()["detail"]
