@@ -12,6 +12,7 @@ from app.presets import PRESETS
 from app.readers import MonthLayer, MonthLayerReader
 from app.tilejson import truecolor_tiles_url
 from mosaic.catalog import Catalog, Month
+from mosaic.grid import MAX_LAT
 from mosaic.layers import LAYERS
 from processing.layout import Flag
 
@@ -28,7 +29,7 @@ def api_router(catalog: Catalog) -> APIRouter:
     @router.get("/api/point/{lon},{lat}", tags=["Months"], summary="Pixel time series over all months")
     def point_series(
         lon: Annotated[float, Path(ge=-180, le=180)],
-        lat: Annotated[float, Path(ge=-85.05, le=85.05)],
+        lat: Annotated[float, Path(ge=-MAX_LAT, le=MAX_LAT)],
     ) -> dict:
         """Reflectance, NDVI, flag and date of the pixel at lon/lat in every published month.
 

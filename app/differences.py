@@ -21,6 +21,7 @@ from titiler.core.resources.enums import ImageType
 from app.readers import MonthLayer, MonthLayerReader
 from app.rendering import render_tile
 from mosaic.catalog import Catalog
+from mosaic.grid import MAX_ZOOM, MIN_ZOOM, TMS
 from mosaic.select import RANK
 from mosaic.store import BUILD_ID_PATTERN as BUILD_PATTERN
 from processing.naming import MONTH_PATTERN
@@ -59,7 +60,7 @@ def differences_router(catalog: Catalog) -> APIRouter:
     def difference_tile(
         month_a: Annotated[str, Path(pattern=MONTH_PATTERN)],
         month_b: Annotated[str, Path(pattern=MONTH_PATTERN)],
-        z: Annotated[int, Path(ge=0, le=24)],
+        z: Annotated[int, Path(ge=MIN_ZOOM, le=MAX_ZOOM)],
         x: Annotated[int, Path(ge=0)],
         y: Annotated[int, Path(ge=0)],
         format: Annotated[Literal["png", "webp"], Path()],
@@ -69,7 +70,7 @@ def differences_router(catalog: Catalog) -> APIRouter:
         build_b: Annotated[str | None, Query(pattern=BUILD_PATTERN)] = None,
     ) -> Response:
         """Change from ``month_a`` to ``month_b``, transparent where either is not valid."""
-        if x >= 2**z or y >= 2**z:
+        if not TMS.is_valid(x, y, z):
             raise TileOutsideBounds(f"tile {z}/{x}/{y} is outside the grid")
         read_b = _pool.submit(_read, catalog, month_b, build_b, z, x, y, tilesize, kind)
         a, valid_a, img = _read(catalog, month_a, build_a, z, x, y, tilesize, kind)

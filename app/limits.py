@@ -24,6 +24,7 @@ from titiler.core.algorithm.base import BaseAlgorithm
 from titiler.core.dependencies import PartFeatureParams
 
 from app.errors import AlgorithmError
+from mosaic.grid import MAX_LAT, MAX_ZOOM, MIN_ZOOM, TMS
 from mosaic.layers import LAYERS
 
 MAX_QUERY_LENGTH = 4096
@@ -32,21 +33,20 @@ MAX_IMAGE_SIZE = 2048
 """Largest output side of statistics, parts and previews (pixels)."""
 MAX_PART_SIZE = 1024
 """Default output side of statistics over a GeoJSON feature (TiTiler's default reads full resolution)."""
-MAX_ZOOM = 24
 INTEGER_BOUNDS: dict[str, tuple[int, int]] = {
     "tilesize": (1, MAX_TILESIZE),
     "max_size": (1, MAX_IMAGE_SIZE),
     "width": (1, MAX_IMAGE_SIZE),
     "height": (1, MAX_IMAGE_SIZE),
-    "minzoom": (0, MAX_ZOOM),
-    "maxzoom": (0, MAX_ZOOM),
+    "minzoom": (MIN_ZOOM, MAX_ZOOM),
+    "maxzoom": (MIN_ZOOM, MAX_ZOOM),
     "p": (0, 100),  # percentiles of statistics
 }
 NUMBER_BOUNDS: dict[str, tuple[float, float]] = {
     "buffer": (0, 64),
     "padding": (0, 64),
     "lon": (-180, 180),
-    "lat": (-85.06, 85.06),
+    "lat": (-MAX_LAT, MAX_LAT),
 }
 MAX_HISTOGRAM_BINS = 1000
 _EXPRESSION_BAND = re.compile(r"\bb(\d+)\b")
@@ -140,9 +140,9 @@ def _check_tile_index(path: dict[str, str]) -> None:
     """z from 0 to MAX_ZOOM, x and y inside that zoom's WebMercatorQuad matrix."""
     if "z" not in path:
         return
-    if not _integer_within(path["z"], 0, MAX_ZOOM):
-        raise HTTPException(400, f"z must be an integer from 0 to {MAX_ZOOM}")
-    last = 2 ** int(path["z"]) - 1
+    if not _integer_within(path["z"], MIN_ZOOM, MAX_ZOOM):
+        raise HTTPException(400, f"z must be an integer from {MIN_ZOOM} to {MAX_ZOOM}")
+    last = TMS.matrix(int(path["z"])).matrixWidth - 1  # (square matrices)
     for name in ("x", "y"):
         if name in path and not _integer_within(path[name], 0, last):
             raise HTTPException(400, f"{name} must be an integer from 0 to {last} at zoom {path['z']}")

@@ -42,6 +42,7 @@ from app.timelapse import timelapse_router
 from app.validity import validity_router
 from app.wmts import wmts_router
 from mosaic.catalog import Catalog, configure_reads
+from mosaic.grid import TMS
 from mosaic.layers import LAYERS
 from mosaic.store import BUILD_ID_PATTERN
 from processing.naming import MONTH_PATTERN
@@ -75,7 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         reader=MonthLayerReader,
         path_dependency=month_layer,
         router_prefix="/months/{month}/{layer}",
-        supported_tms=morecantile.TileMatrixSets({"WebMercatorQuad": morecantile.tms.get("WebMercatorQuad")}),
+        supported_tms=morecantile.TileMatrixSets({TMS.id: TMS}),
         add_preview=False,
         add_part=False,
         add_viewer=False,

@@ -30,6 +30,7 @@ from app.limits import MAX_TILESIZE
 from app.readers import MonthLayer, MonthLayerReader
 from app.rendering import render_tile
 from mosaic.catalog import Catalog, Month
+from mosaic.grid import MAX_ZOOM, MIN_ZOOM
 from mosaic.store import BUILD_ID_PATTERN
 from processing.naming import MONTH_PATTERN
 
@@ -126,7 +127,7 @@ def prerendered_router(catalog: Catalog) -> APIRouter:
 
     def address(
         month: Annotated[str, Path(pattern=MONTH_PATTERN)],
-        z: Annotated[int, Path(ge=0, le=24)],
+        z: Annotated[int, Path(ge=MIN_ZOOM, le=MAX_ZOOM)],
         x: Annotated[int, Path(ge=0)],
         y: Annotated[int, Path(ge=0)],
         build: Annotated[str | None, Query(pattern=BUILD_ID_PATTERN)] = None,

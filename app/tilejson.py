@@ -21,9 +21,10 @@ from fastapi import APIRouter, Path, Query, Request
 from titiler.core.models.mapbox import TileJSON
 from titiler.core.resources.enums import ImageType
 
-from app.limits import MAX_TILESIZE, MAX_ZOOM
+from app.limits import MAX_TILESIZE
 from app.readers import MonthLayer, MonthLayerReader
 from mosaic.catalog import Catalog, Month
+from mosaic.grid import MAX_ZOOM
 from mosaic.store import BUILD_ID_PATTERN
 from processing.naming import MONTH_PATTERN
 

@@ -26,6 +26,7 @@ from app.tasks import Task, Tasks
 from app.validity import parse_bbox
 from mosaic.analysis import TMS, View
 from mosaic.catalog import Catalog, Month, MonthNotFound
+from mosaic.grid import MAX_LAT, MAX_ZOOM, MIN_ZOOM
 from processing.naming import MONTH_PATTERN
 
 MAX_SIDE = 1280
@@ -59,14 +60,14 @@ def parse_view(bbox: str | None, center: str | None, zoom: float | None, width: 
         res = max(res, (top - bottom) / height)
         cx, cy = (left + right) / 2, (bottom + top) / 2
     else:
-        if zoom is None or not 0 <= zoom <= 24:
-            raise HTTPException(400, "zoom (0 to 24) must come with center")
+        if zoom is None or not MIN_ZOOM <= zoom <= MAX_ZOOM:
+            raise HTTPException(400, f"zoom ({MIN_ZOOM} to {MAX_ZOOM}) must come with center")
         try:
             lon, lat = (float(v) for v in center.split(","))  # type: ignore[union-attr]
         except ValueError:
             raise HTTPException(400, "center must be two numbers: lon,lat (degrees)") from None
-        if not (-180 <= lon <= 180 and -85.05 <= lat <= 85.05):
-            raise HTTPException(400, "center must have -180 <= lon <= 180 and -85.05 <= lat <= 85.05")
+        if not (-180 <= lon <= 180 and -MAX_LAT <= lat <= MAX_LAT):
+            raise HTTPException(400, f"center must have -180 <= lon <= 180 and -{MAX_LAT} <= lat <= {MAX_LAT}")
         (cx,), (cy,) = warp_transform("EPSG:4326", "EPSG:3857", [lon], [lat])
         res = TMS.matrix(0).cellSize / 2**zoom
         height = height or round(width * 3 / 8) * 2

@@ -14,7 +14,6 @@ from pathlib import Path as FilePath
 from typing import Annotated, Literal
 
 import jinja2
-import morecantile
 from fastapi import APIRouter, HTTPException, Path, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
@@ -23,8 +22,9 @@ from titiler.core.utils import tms_limits
 
 from app.presets import PRESETS, Preset
 from mosaic.catalog import Catalog, Month, MonthNotFound
+from mosaic.grid import MIN_ZOOM, TMS
 
-TMS_ID = "WebMercatorQuad"
+TMS_ID = TMS.id
 TEMPLATES = Jinja2Templates(env=jinja2.Environment(
     autoescape=jinja2.select_autoescape(["xml"]),
     loader=jinja2.FileSystemLoader(FilePath(__file__).parent / "templates"),
@@ -34,7 +34,6 @@ TEMPLATES = Jinja2Templates(env=jinja2.Environment(
 def wmts_router(catalog: Catalog) -> APIRouter:
     """The ``/wmts/WMTSCapabilities.xml`` route over a catalog."""
     router = APIRouter(tags=["OGC WMTS"])
-    tms = morecantile.tms.get(TMS_ID)
 
     @router.get("/wmts/WMTSCapabilities.xml", summary="OGC WMTS 1.0.0 capabilities (RESTful)")
     def capabilities(request: Request) -> Response:
@@ -45,7 +44,7 @@ def wmts_router(catalog: Catalog) -> APIRouter:
         months = catalog.months()
         layers = []
         for month in months:
-            limits = tms_limits(tms, month.bounds, zooms=(0, month.zoom))
+            limits = tms_limits(TMS, month.bounds, zooms=(MIN_ZOOM, month.zoom))
             for preset in PRESETS.values():
                 layers.append(month_layer(base, month, preset, limits))
         layers += time_layers(base, months, _default_time(request, catalog, months))
@@ -54,7 +53,7 @@ def wmts_router(catalog: Catalog) -> APIRouter:
             name="wmts.xml",
             context={
                 "layers": layers,
-                "tileMatrixSets": [{"id": TMS_ID, "crs": "urn:ogc:def:crs:EPSG::3857", "matrices": tms.tileMatrices}],
+                "tileMatrixSets": [{"id": TMS_ID, "crs": "urn:ogc:def:crs:EPSG::3857", "matrices": TMS.tileMatrices}],
                 "media_type": "image/png",
             },
             media_type="application/xml",
@@ -101,11 +100,10 @@ def time_layers(base: str, months: list[Month], default: str | None) -> list[dic
     """One layer per preset with a ``Time`` dimension over ``months`` (none when nothing is published)."""
     if not months:
         return []
-    tms = morecantile.tms.get(TMS_ID)
     west, south = min(m.bounds[0] for m in months), min(m.bounds[1] for m in months)
     east, north = max(m.bounds[2] for m in months), max(m.bounds[3] for m in months)
     bounds = (west, south, east, north)
-    limits = tms_limits(tms, bounds, zooms=(0, max(m.zoom for m in months)))
+    limits = tms_limits(TMS, bounds, zooms=(MIN_ZOOM, max(m.zoom for m in months)))
     dimension = {
         "title": "Month of the synthesis",
         "identifier": "Time",

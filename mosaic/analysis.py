@@ -24,10 +24,10 @@ from rasterio.enums import Resampling
 from rasterio.windows import Window, from_bounds
 
 from mosaic.catalog import Month
+from mosaic.grid import TMS
 from mosaic.layers import LAYERS
 from processing.layout import Flag
 
-TMS = morecantile.tms.get("WebMercatorQuad")
 VALID_FLAGS = (int(Flag.LAND), int(Flag.WATER))
 """Flags of an observation an analysis trusts: land or water (not all-month cloud, snow, no data)."""
 _GEOD = Geod(ellps="WGS84")

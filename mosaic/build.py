@@ -31,7 +31,7 @@ from mosaic import manifest as mf
 from mosaic.cog import write_cog
 from mosaic.compose import RegionResult, compose_region
 from mosaic.faults import BuildFailed, failing_cleanly, task
-from mosaic.grid import OutputGrid
+from mosaic.grid import OutputGrid, region_id
 from mosaic.layers import LAYERS
 from mosaic.overview import paste_regions, warp_overview
 from mosaic.parts import PART_ASSETS, Part, part_geometry, part_key, warp_part
@@ -318,7 +318,7 @@ def build_month(
         region_tasks: list[dict | Delayed] = []
         t = time.perf_counter()
         for (x, y, z), tiles in sorted(by_region.items()):
-            rid = f"{z}-{x}-{y}"
+            rid = region_id(morecantile.Tile(x, y, z))
             parts = [part_tasks[t] for t in sorted(tiles)]
             out_dir = str(tmp / "regions" / rid)
             reused = None

@@ -29,10 +29,12 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+import morecantile
 import rasterio._env
 import rasterio.env
 from osgeo import gdal
 
+from mosaic.grid import region_id
 from mosaic.layers import LAYERS
 from mosaic.store import BUILD_ID_PATTERN, CATALOG
 from processing.errors import MosaiqueError
@@ -90,7 +92,7 @@ class Month:
         if z < self.region_zoom:
             return self.overview(layer)
         shift = z - self.region_zoom
-        region = f"{self.region_zoom}-{x >> shift}-{y >> shift}"
+        region = region_id(morecantile.Tile(x >> shift, y >> shift, self.region_zoom))
         if region not in self.regions:
             return None
         return f"{self.folder}/regions/{region}/{layer}.tif"

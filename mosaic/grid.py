@@ -26,7 +26,26 @@ FRANCE_LAT = 46.5
 """Latitude at which ground resolutions are reported."""
 WARP_ERROR = 0.125
 """Largest error, in source pixels, of GDAL's approximate transformer (the warp's default)."""
-MAX_ZOOM = 24
+MIN_ZOOM, MAX_ZOOM = TMS.minzoom, TMS.maxzoom
+"""Zooms of the grid (0 to 24): what the server accepts and builds may use."""
+MAX_LAT = math.floor(TMS.bbox.top * 100) / 100
+"""Largest latitude requests may name: the grid's edge (85.0511 degrees) rounded inwards, 85.05."""
+PIXEL_TOLERANCE = 1e-6
+"""How far (in pixels) a computed offset may lie from a whole pixel and still be that pixel."""
+
+
+def whole_pixels(*values: float) -> tuple[int, ...] | None:
+    """Pixel offsets or sizes computed in floating point as the whole numbers they are, or None
+    if one of them is not within ``PIXEL_TOLERANCE`` of a whole number (not on the grid)."""
+    rounded = tuple(round(v) for v in values)
+    if any(abs(v - r) > PIXEL_TOLERANCE for v, r in zip(values, rounded, strict=True)):
+        return None
+    return rounded
+
+
+def region_id(region: morecantile.Tile) -> str:
+    """The id of a region tile, ``z-x-y``: its file names and its key in manifests."""
+    return f"{region.z}-{region.x}-{region.y}"
 
 
 def ground_resolution(zoom: int, lat: float = FRANCE_LAT) -> float:
