@@ -13,7 +13,7 @@ from app.readers import MonthLayer, MonthLayerReader
 from app.tilejson import truecolor_tiles_url
 from mosaic.catalog import Catalog, Month
 from mosaic.grid import MAX_LAT
-from mosaic.layers import LAYERS
+from mosaic.layers import LAYERS, REFLECTANCE
 from processing.layout import Flag
 
 
@@ -64,7 +64,7 @@ def _point(month: Month, lon: float, lat: float) -> dict:
         except PointOutsideBounds:
             values[layer] = [None] * len(LAYERS[layer].bands)
     refl = values["reflectance"]
-    b4, b8 = refl[2], refl[3]
+    b4, b8 = (refl[i - 1] for i in REFLECTANCE.indexes("B4", "B8"))
     ndvi = (b8 - b4) / (b8 + b4) if b4 is not None and b8 is not None and (b8 + b4) else None
     flag = values["flags"][0]
     doy = values["dates"][0]

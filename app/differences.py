@@ -22,6 +22,7 @@ from app.readers import MonthLayer, MonthLayerReader
 from app.rendering import render_tile
 from mosaic.catalog import Catalog
 from mosaic.grid import MAX_ZOOM, MIN_ZOOM, TMS
+from mosaic.layers import REFLECTANCE
 from mosaic.select import RANK
 from mosaic.store import BUILD_ID_PATTERN as BUILD_PATTERN
 from processing.naming import MONTH_PATTERN
@@ -35,7 +36,7 @@ _FORMATS = {"png": ImageType.png, "webp": ImageType.webp}
 _pool = ThreadPoolExecutor(4, thread_name_prefix="diff")  # the second month is read meanwhile (GDAL frees the GIL)
 
 
-_BANDS = {"ndvi": (3, 4), "magnitude": (1, 2, 3, 4)}  # of the reflectance layer (B2, B3, B4, B8)
+_BANDS = {"ndvi": REFLECTANCE.indexes("B4", "B8"), "magnitude": REFLECTANCE.indexes(*REFLECTANCE.bands)}
 
 
 def _read(catalog: Catalog, month: str, build: str | None, z: int, x: int, y: int, size: int,

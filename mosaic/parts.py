@@ -25,9 +25,10 @@ from rasterio.warp import reproject, transform_bounds
 from rasterio.windows import Window
 
 from mosaic.grid import OutputGrid
+from mosaic.layers import REFLECTANCE
 from processing.layout import NODATA, Flag
 
-REFLECTANCE_BANDS: tuple[str, ...] = ("B2", "B3", "B4", "B8")
+REFLECTANCE_BANDS: tuple[str, ...] = REFLECTANCE.bands
 PART_ASSETS: tuple[str, ...] = (*REFLECTANCE_BANDS, "FLG_R1", "DTS_R1")
 PART_NODATA = NODATA
 """One no-data value for all bands of a part (GeoTIFF stores one): FLG 0 becomes -10000."""
