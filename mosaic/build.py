@@ -39,7 +39,7 @@ from mosaic.store import DataStore, new_build_id, remove_strays, write_json_atom
 from processing.errors import InvalidProduct, WrongMonth
 from processing.identity import checksum, fingerprint
 from processing.naming import parse_month
-from processing.product import L3AProduct, check_readable, verify_zip
+from processing.product import L3AProduct, check_readable, container_path, verify_zip
 from processing.scan import scan_products
 from processing.tiles import france_tiles
 
@@ -166,7 +166,7 @@ def make_part(job: _ProductJob, grid: OutputGrid, parts_dir: str) -> dict:
     try:
         t0 = time.perf_counter()
         if job.known_checksum is None and job.path.endswith(".zip"):
-            verify_zip(Path(job.path), [job.assets[a].removeprefix(f"/vsizip/{job.path}/") for a in PART_ASSETS])
+            verify_zip(Path(job.path), [container_path(job.path, job.assets[a]) for a in PART_ASSETS])
         digest = job.known_checksum or checksum(Path(job.path))
         t1 = time.perf_counter()
         key = part_key(digest, grid)
