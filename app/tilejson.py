@@ -22,21 +22,15 @@ from titiler.core.models.mapbox import TileJSON
 from titiler.core.resources.enums import ImageType
 
 from app.limits import MAX_TILESIZE
+from app.links import stored_tiles_url, tiles_url
 from app.readers import MonthLayer, MonthLayerReader
-from mosaic.catalog import Catalog, Month
+from mosaic.catalog import Catalog
 from mosaic.grid import MAX_ZOOM
 from mosaic.store import BUILD_ID_PATTERN
 from processing.naming import MONTH_PATTERN
 
 STORED_PARAMS = frozenset({"build", "tilesize", "tile_format", "minzoom", "maxzoom"})
 """Query parameters the stored routes honour; any other one asks for the dynamic route."""
-
-
-def truecolor_tiles_url(base: str, month: Month, tilesize: int = 256, jpeg: bool = False) -> str:
-    """The build-pinned XYZ template of the stored true-colour tiles."""
-    suffix = "@2x" if tilesize == 512 else ""
-    query = f"build={month.build_id}" + (f"&tilesize={tilesize}" if tilesize not in (256, 512) else "")
-    return f"{base}/months/{month.month}/truecolor/{{z}}/{{x}}/{{y}}{suffix}{'.jpg' if jpeg else ''}?{query}"
 
 
 def tilejson_router(catalog: Catalog) -> APIRouter:
@@ -63,14 +57,12 @@ def tilejson_router(catalog: Catalog) -> APIRouter:
         """TileJSON 3.0 of the month's true colour; the tiles are pinned to the build it was asked of (or the
         latest), so they can be cached for good."""
         m = catalog.get(month, build)
-        base = str(request.base_url).rstrip("/")
         extra = [(k, v) for k, v in request.query_params.multi_items() if k not in STORED_PARAMS]
         if extra or tile_format not in (None, ImageType.png, ImageType.jpeg, ImageType.jpg):
-            dynamic = f"{base}/months/{month}/truecolor/tiles/{tileMatrixSetId}/{{z}}/{{x}}/{{y}}"
-            dynamic += f".{tile_format.value}" if tile_format else ""
-            tiles = f"{dynamic}?{urlencode([('build', m.build_id), *extra, ('tilesize', tilesize)])}"
+            query = urlencode([("build", m.build_id), *extra, ("tilesize", tilesize)])
+            tiles = tiles_url(request, month, "truecolor", f".{tile_format.value}" if tile_format else "", query)
         else:
-            tiles = truecolor_tiles_url(base, m, tilesize, jpeg=tile_format in (ImageType.jpeg, ImageType.jpg))
+            tiles = stored_tiles_url(request, m, tilesize, jpeg=tile_format in (ImageType.jpeg, ImageType.jpg))
         with MonthLayerReader(MonthLayer(m, "truecolor")) as src:
             info = src.info()
         return {
