@@ -50,7 +50,7 @@ def _read(catalog: Catalog, month: str, build: str | None, z: int, x: int, y: in
 
 
 def differences_router(catalog: Catalog) -> APIRouter:
-    """The ``/diff/{month_a}/{month_b}/...`` tile route."""
+    """The ``/diff/{month_a}/{month_b}/...`` tile route and ``/api/legends``, their colour scales."""
     router = APIRouter(tags=["Differences"])
 
     @router.get(
@@ -88,4 +88,19 @@ def differences_router(catalog: Catalog) -> APIRouter:
         content, media_type = render_tile(out, colormap=cmap.get(colormap), output_format=_FORMATS[format])
         return Response(content, media_type=media_type)
 
+    @router.get("/api/legends", tags=["Changes"], summary="Colour scales of the difference kinds")
+    def legends() -> dict[str, dict]:
+        """What each ``kind`` of difference tile shows: its range (the ends of the colour scale) and the
+        colours of the scale from low to high (CSS), as the tiles are rendered."""
+        return {kind: legend(kind) for kind in DIFFERENCES}
+
     return router
+
+
+def legend(kind: str, stops: int = 5) -> dict:
+    """The legend of a difference kind: description, range, and ``stops`` colours of its colormap."""
+    description, (lo, hi), colormap = DIFFERENCES[kind]
+    ramp = cmap.get(colormap)
+    colors = [ramp[round(i * 255 / (stops - 1))][:3] for i in range(stops)]
+    return {"description": description, "range": [lo, hi], "signed": lo < 0,
+            "colors": ["#{:02x}{:02x}{:02x}".format(*c) for c in colors]}
