@@ -12,7 +12,7 @@ from app.links import route_url, stored_tiles_url, tiles_url
 from app.presets import PRESETS
 from app.readers import MonthLayer, MonthLayerReader
 from mosaic.catalog import Catalog, Month
-from mosaic.grid import MAX_LAT, TMS
+from mosaic.grid import MAX_LAT, MIN_ZOOM, TMS
 from mosaic.layers import LAYERS, REFLECTANCE
 from processing.layout import Flag
 
@@ -116,7 +116,7 @@ def _describe(month: Month, request: Request) -> dict:
         "published": summary.get("published"),
         "bounds": list(month.bounds),
         "center": [(w + e) / 2, (s + n) / 2, max(0, month.region_zoom - 2)],
-        "minzoom": 0,
+        "minzoom": MIN_ZOOM,
         "maxzoom": month.zoom,
         **({"resolution": _resolution(resolution)} if resolution else {}),
         "coverage": summary.get("coverage"),

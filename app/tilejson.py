@@ -25,7 +25,7 @@ from app.limits import MAX_TILESIZE
 from app.links import stored_tiles_url, tiles_url
 from app.readers import MonthLayer, MonthLayerReader
 from mosaic.catalog import Catalog
-from mosaic.grid import MAX_ZOOM
+from mosaic.grid import MAX_ZOOM, MIN_ZOOM
 from mosaic.store import BUILD_ID_PATTERN
 from processing.naming import MONTH_PATTERN
 
@@ -51,8 +51,8 @@ def tilejson_router(catalog: Catalog) -> APIRouter:
         tilesize: Annotated[int, Query(ge=1, le=MAX_TILESIZE, description="256 (stored), 512 (HiDPI)...")] = 256,
         tile_format: Annotated[ImageType | None, Query(description="png or none: JPEG or PNG as each tile "
                                                                    "needs; jpg: JPEG only (no data black)")] = None,
-        minzoom: Annotated[int | None, Query(ge=0, le=MAX_ZOOM)] = None,
-        maxzoom: Annotated[int | None, Query(ge=0, le=MAX_ZOOM)] = None,
+        minzoom: Annotated[int | None, Query(ge=MIN_ZOOM, le=MAX_ZOOM)] = None,
+        maxzoom: Annotated[int | None, Query(ge=MIN_ZOOM, le=MAX_ZOOM)] = None,
     ) -> dict:
         """TileJSON 3.0 of the month's true colour; the tiles are pinned to the build it was asked of (or the
         latest), so they can be cached for good."""
@@ -68,7 +68,7 @@ def tilejson_router(catalog: Catalog) -> APIRouter:
         return {
             "name": f"True colour {m.month}",
             "tiles": [tiles],
-            "minzoom": 0 if minzoom is None else minzoom,
+            "minzoom": MIN_ZOOM if minzoom is None else minzoom,
             "maxzoom": m.zoom if maxzoom is None else maxzoom,
             "bounds": list(m.bounds),
             "band_descriptions": info.band_descriptions,

@@ -48,6 +48,12 @@ def region_id(region: morecantile.Tile) -> str:
     return f"{region.z}-{region.x}-{region.y}"
 
 
+def region_tile(rid: str) -> morecantile.Tile:
+    """The region tile of an id ``z-x-y`` (the inverse of :func:`region_id`)."""
+    z, x, y = (int(v) for v in rid.split("-"))
+    return morecantile.Tile(x, y, z)
+
+
 def ground_resolution(zoom: int, lat: float = FRANCE_LAT) -> float:
     """Ground size in metres of a WebMercatorQuad pixel at ``zoom`` and latitude ``lat``."""
     return TMS.matrix(zoom).cellSize * math.cos(math.radians(lat))
