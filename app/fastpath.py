@@ -22,12 +22,12 @@ import anyio.to_thread
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.blocks import INDEXES
-from app.prerendered import NO_DATA, ROUTE, stored_tile
+from app.prerendered import NO_DATA, ROUTE, STORED_SIZE, stored_tile
 from mosaic.catalog import Catalog
 from mosaic.grid import TMS
 from mosaic.store import BUILD_ID_PATTERN
 
-_PATH = re.compile(r"/months/(\d{4}-\d{2})/truecolor/(\d{1,2})/(\d{1,8})/(\d{1,8})(\.jpg)?")
+_PATH = re.compile(ROUTE.format(month=r"(\d{4}-\d{2})", z=r"(\d{1,2})", x=r"(\d{1,8})", y=r"(\d{1,8})") + r"(\.jpg)?")
 _BUILD = re.compile(BUILD_ID_PATTERN)
 log = logging.getLogger("mosaique.app")
 
@@ -62,7 +62,7 @@ class StoredTilesFastPath:
         for key, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
             if key == "build" and build is None and _BUILD.fullmatch(value):
                 build = value
-            elif not (key == "tilesize" and value == "256"):
+            elif not (key == "tilesize" and value == str(STORED_SIZE)):
                 return None
         try:
             m = self.catalog.get(month, build)  # local: one stat of catalog.json

@@ -30,11 +30,11 @@ from app.limits import MAX_TILESIZE
 from app.readers import MonthLayer, MonthLayerReader
 from app.rendering import render_tile
 from mosaic.catalog import Catalog, Month
-from mosaic.grid import MAX_ZOOM, MIN_ZOOM
+from mosaic.grid import MAX_ZOOM, MIN_ZOOM, TILE_PX
 from mosaic.store import BUILD_ID_PATTERN
 from processing.naming import MONTH_PATTERN
 
-STORED_SIZE = 256
+STORED_SIZE = TILE_PX
 NO_DATA = b""
 """What :func:`stored_tile` returns for a tile without any valid pixel (answered 204)."""
 ROUTE = "/months/{month}/truecolor/{z}/{x}/{y}"
