@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from osgeo import gdal
 
-from mosaic.grid import TILE_PX, TMS, whole_pixels
+from mosaic.grid import TILE_PX, cell_size, tile_corner, whole_pixels
 
 EMPTY, FULL, PARTIAL = 1, 2, 3
 _UNKNOWN = 0
@@ -80,13 +80,13 @@ class BlockIndex:
 
     def position(self, z: int, x: int, y: int) -> tuple[int, int, int] | None:
         """(level, column, row) of web tile z/x/y in this file, or None if it is not one of its blocks."""
-        level_res = TMS.matrix(z).cellSize
+        level_res = cell_size(z)
         level = round(math.log2(level_res / self.res))
         if not 0 <= level < len(self.levels) or not math.isclose(self.res * 2**level, level_res, rel_tol=1e-9):
             return None
-        tile = TMS.xy_bounds(x, y, z)
+        left, top = tile_corner(x, y, z)
         size = TILE_PX * level_res
-        where = whole_pixels((tile.left - self.left) / size, (self.top - tile.top) / size)
+        where = whole_pixels((left - self.left) / size, (self.top - top) / size)
         info = self.levels[level]
         if where is None or not (0 <= where[0] < info.cols and 0 <= where[1] < info.rows):
             return None

@@ -21,7 +21,7 @@ from titiler.core.resources.enums import ImageType
 from app.readers import MonthLayer, MonthLayerReader
 from app.rendering import render_tile
 from mosaic.catalog import Catalog
-from mosaic.grid import MAX_ZOOM, MIN_ZOOM, TMS
+from mosaic.grid import MAX_ZOOM, MIN_ZOOM, valid_tile
 from mosaic.layers import REFLECTANCE
 from mosaic.select import RANK
 from mosaic.store import BUILD_ID_PATTERN as BUILD_PATTERN
@@ -71,7 +71,7 @@ def differences_router(catalog: Catalog) -> APIRouter:
         build_b: Annotated[str | None, Query(pattern=BUILD_PATTERN)] = None,
     ) -> Response:
         """Change from ``month_a`` to ``month_b``, transparent where either is not valid."""
-        if not TMS.is_valid(x, y, z):
+        if not valid_tile(x, y, z):
             raise TileOutsideBounds(f"tile {z}/{x}/{y} is outside the grid")
         read_b = _pool.submit(_read, catalog, month_b, build_b, z, x, y, tilesize, kind)
         a, valid_a, img = _read(catalog, month_a, build_a, z, x, y, tilesize, kind)

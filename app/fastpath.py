@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from app.blocks import INDEXES
 from app.prerendered import NO_DATA, ROUTE, STORED_SIZE, stored_tile
 from mosaic.catalog import Catalog
-from mosaic.grid import TMS
+from mosaic.grid import valid_tile
 from mosaic.store import BUILD_ID_PATTERN
 
 _PATH = re.compile(ROUTE.format(month=r"(\d{4}-\d{2})", z=r"(\d{1,2})", x=r"(\d{1,8})", y=r"(\d{1,8})") + r"(\.jpg)?")
@@ -56,7 +56,7 @@ class StoredTilesFastPath:
     async def _answer(self, match: re.Match, query: bytes) -> bytes | None:
         """The stored tile's bytes (``NO_DATA``: 204), or None for the FastAPI route to answer."""
         month, z, x, y = match[1], int(match[2]), int(match[3]), int(match[4])
-        if not TMS.is_valid(x, y, z):
+        if not valid_tile(x, y, z):
             return None  # the route refuses it (400)
         build = None
         for key, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):

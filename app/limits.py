@@ -24,7 +24,7 @@ from titiler.core.algorithm.base import BaseAlgorithm
 from titiler.core.dependencies import PartFeatureParams
 
 from app.errors import AlgorithmError
-from mosaic.grid import MAX_LAT, MAX_ZOOM, MIN_ZOOM, TMS
+from mosaic.grid import MAX_LAT, MAX_ZOOM, MIN_ZOOM, matrix
 from mosaic.layers import LAYERS
 
 MAX_QUERY_LENGTH = 4096
@@ -142,7 +142,7 @@ def _check_tile_index(path: dict[str, str]) -> None:
         return
     if not _integer_within(path["z"], MIN_ZOOM, MAX_ZOOM):
         raise HTTPException(400, f"z must be an integer from {MIN_ZOOM} to {MAX_ZOOM}")
-    last = TMS.matrix(int(path["z"])).matrixWidth - 1  # (square matrices)
+    last = matrix(int(path["z"])).matrixWidth - 1  # (square matrices)
     for name in ("x", "y"):
         if name in path and not _integer_within(path[name], 0, last):
             raise HTTPException(400, f"{name} must be an integer from 0 to {last} at zoom {path['z']}")

@@ -10,13 +10,36 @@ from fastapi.testclient import TestClient
 
 from app.main import create_app
 from app.settings import Settings
-from mosaic.grid import MAX_LAT, MAX_ZOOM, TMS, OutputGrid, region_id, region_tile, whole_pixels
+from mosaic.grid import (
+    MAX_LAT,
+    MAX_ZOOM,
+    TMS,
+    OutputGrid,
+    cell_size,
+    region_id,
+    region_tile,
+    tile_corner,
+    valid_tile,
+    whole_pixels,
+)
 
 
 def test_whole_pixels_takes_float_noise_and_refuses_fractions() -> None:
     assert whole_pixels(2815.9999999999227, 12.0000000001) == (2816, 12)
     assert whole_pixels(2815.5, 12.0) is None
     assert whole_pixels(-3.0000000002) == (-3,)
+
+
+def test_the_kept_matrices_give_what_morecantile_gives() -> None:
+    for z in (0, 1, 7, 14, 20, MAX_ZOOM):
+        last = 2**z - 1
+        for x, y in ((0, 0), (last, last), (last // 3, last // 2)):
+            bounds = TMS.xy_bounds(x, y, z)
+            assert tile_corner(x, y, z) == (bounds.left, bounds.top)  # exactly: the same operations
+        assert cell_size(z) == TMS.matrix(z).cellSize
+        for x, y in ((0, 0), (last, last), (last + 1, 0), (0, last + 1), (-1, 0)):
+            assert valid_tile(x, y, z) == TMS.is_valid(x, y, z)
+    assert not valid_tile(0, 0, MAX_ZOOM + 1) and not valid_tile(0, 0, -1)
 
 
 @pytest.mark.parametrize("zoom", [9, 14])
