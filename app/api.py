@@ -12,6 +12,7 @@ from app.links import route_url, stored_tiles_url, tiles_url
 from app.presets import PRESETS
 from app.readers import MonthLayer, MonthLayerReader
 from mosaic.catalog import Catalog, Month
+from mosaic.documents import Resolution
 from mosaic.grid import MAX_LAT, MIN_ZOOM, TMS
 from mosaic.layers import LAYERS, REFLECTANCE
 from processing.layout import Flag
@@ -84,9 +85,9 @@ def _point(month: Month, lon: float, lat: float) -> dict:
     }
 
 
-def _resolution(recorded: dict) -> dict:
+def _resolution(recorded: Resolution) -> dict:
     """The month's resolution: zoom, ground size at 46.5 N, every source pixel kept or not, label."""
-    return {key: recorded[key] for key in ("zoom", "ground_m", "full", "label")}
+    return recorded.model_dump(include={"zoom", "ground_m", "full", "label"})
 
 
 def _invalid_reason(flag: Flag | None) -> str | None:
@@ -105,7 +106,7 @@ def _describe(month: Month, request: Request) -> dict:
     w, s, e, n = month.bounds
     pin = f"build={month.build_id}"
     summary = month.summary
-    resolution = summary.get("resolution")  # builds published before it was recorded have none
+    resolution = summary.resolution  # builds published before it was recorded have none
     stored = stored_tiles_url(request, month)
 
     def tilejson(layer: str, query: str = "") -> str:
@@ -113,15 +114,15 @@ def _describe(month: Month, request: Request) -> dict:
     return {
         "month": month.month,
         "build_id": month.build_id,
-        "published": summary.get("published"),
+        "published": summary.published,
         "bounds": list(month.bounds),
         "center": [(w + e) / 2, (s + n) / 2, max(0, month.region_zoom - 2)],
         "minzoom": MIN_ZOOM,
         "maxzoom": month.zoom,
         **({"resolution": _resolution(resolution)} if resolution else {}),
-        "coverage": summary.get("coverage"),
-        "products": summary.get("products"),
-        "missing_tiles": summary.get("missing_tiles"),
+        "coverage": summary.coverage.to_json() if summary.coverage else None,
+        "products": summary.products,
+        "missing_tiles": summary.missing_tiles,
         "links": {
             "wmts": route_url(request, "capabilities"),
             "layers": {
