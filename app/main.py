@@ -34,6 +34,7 @@ from app.metrics import Metrics, metrics_router
 from app.page import mount_page
 from app.places import places_router
 from app.prerendered import prerendered_router
+from app.presettiles import PresetTilesFastPath
 from app.readers import MonthLayer, MonthLayerReader
 from app.rendering import render_tile
 from app.settings import Settings
@@ -54,7 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application for one data directory."""
     settings = settings or Settings()
     catalog = Catalog(settings.data_dir, ttl=settings.catalog_ttl)
-    configure_reads(settings.gdal_cachemax, settings.http_timeout, settings.http_retries)  # process-wide
+    configure_reads(settings.gdal_cachemax, settings.http_timeout, settings.http_retries)  # all GDAL settings
     numexpr.set_num_threads(1)  # expressions (NDVI) run in the request's thread: a pool per call only adds waits
     app = FastAPI(
         title="Mosaïque",
@@ -84,14 +85,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         img_part_dependency=BoundedPartParams,
         layer_dependency=band_params,  # expressions may name the bands (B4, B8...)
         process_dependency=bounded_algorithm,
-        environment_dependency=lambda: {"GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR"},  # cache: configure_reads
     )
     stored = prerendered_router(catalog)
     app.include_router(stored)  # before the tiler: its paths are more specific
     app.include_router(tilejson_router(catalog))  # the true colour's TileJSON, in place of the tiler's
     app.include_router(tiler.router, prefix="/months/{month}/{layer}", tags=["Tiles"])
     app.include_router(wmts_router(catalog))
-    app.include_router(differences_router(catalog))
+    differences = differences_router(catalog)
+    app.include_router(differences)
     jobs = None if settings.remote else JobStore(settings.jobs_db(), redact=settings.input_placeholders())
     if jobs is not None:  # admin builds write the data directory: local only
         app.include_router(admin_router(settings, jobs))
@@ -109,7 +110,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     mount_page(app, settings.frontend_dir)
     add_error_handlers(app, settings.retry_after, forget=lambda: forget(catalog))  # every status, in one place
     routes = {route.path: route for route in stored.routes if isinstance(route, APIRoute)}
-    app.add_middleware(StoredTilesFastPath, catalog=catalog, routes=routes)  # innermost: stored tiles, sooner
+    tile_routes = {"tile.format" if route.path.endswith(".{format}") else "tile": route for route in tiler.router.routes
+                   if isinstance(route, APIRoute) and route.path.startswith("/tiles/")}
+    app.add_middleware(PresetTilesFastPath, catalog=catalog,  # innermost: preset and difference tiles, sooner
+                       routes={**tile_routes, "diff": differences.routes[0]})
+    app.add_middleware(StoredTilesFastPath, catalog=catalog, routes=routes)  # stored tiles, sooner
     install_fault_handling(app, settings, catalog)  # request timeouts: 503 + Retry-After
     app.add_middleware(CacheHeadersMiddleware, latest_max_age=settings.cache_max_age)
     if settings.cors_origins:

@@ -13,9 +13,12 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+import rasterio
 from rasterio.io import MemoryFile
+from rasterio.windows import Window
 
 from mosaic.build import BuildOptions, build_month
+from processing.product import L3AProduct
 from sample import generate_products
 
 CLI = [sys.executable, "-m", "app.cli"]
@@ -27,6 +30,12 @@ def published_months(root: Path, tiles: list[str], months: list[str], pixel_size
     for month in months:
         build_month(root / "data", month, [root / "in"], BuildOptions(scheduler="sync", progress=False))
     return root / "data"
+
+
+def read_asset(product: L3AProduct, asset: str, window: Window | None = None) -> np.ndarray:
+    """One asset of a validated product as an array (optionally a window of it)."""
+    with rasterio.open(product.assets[asset]) as ds:
+        return ds.read(1, window=window)
 
 
 def rgba(content: bytes) -> np.ndarray:
