@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
-from tests.helpers import free_port, published_months, running
+from tests.helpers import copy_published, free_port, running
 
 TOKEN = "fuzz-admin-token-7c1e"
 EXAMPLES = int(os.environ.get("MOSAIQUE_FUZZ_EXAMPLES", "100"))
@@ -30,9 +30,10 @@ LEAKS = re.compile(r"Traceback \(most recent call last\)|File \"/|/(?:tmp|work|r
 
 
 @pytest.fixture(scope="module")
-def api_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[schemathesis.BaseSchema, Path]]:
+def api_schema(france: Path,
+               tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[schemathesis.BaseSchema, Path]]:
     root = tmp_path_factory.mktemp("fuzz")
-    data = published_months(root, ["T31TCJ", "T31TDJ"], ["2018-07", "2018-08"], pixel_size=2000)
+    data = copy_published(france, root)  # the admin API may rebuild it: a copy of the shared sample
     (data / "inputs").symlink_to(root / "in")
     port = free_port()
     env = {"MOSAIQUE_ADMIN_TOKEN": TOKEN, "MOSAIQUE_LOG_JSON": "true", "PATH": "/usr/bin:/bin"}

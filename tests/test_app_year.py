@@ -6,8 +6,6 @@ of 2018 at a 2 km pixel; clients are OWSLib, GDAL's WMTS driver and httpx.
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -20,25 +18,21 @@ from rasterio.warp import transform
 
 from mosaic.catalog import Catalog
 from processing.layout import Flag
-from tests.helpers import free_port, published_months, rgba, running
+from tests.helpers import YEAR_MONTHS as MONTHS
+from tests.helpers import rgba
 
-MONTHS = [f"2018-{m:02d}" for m in range(1, 13)]
-TILE = "T32TLP"
 TMS = morecantile.tms.get("WebMercatorQuad")
 
 
-@pytest.fixture(scope="module")
-def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return published_months(tmp_path_factory.mktemp("year"), [TILE], MONTHS, pixel_size=2000)
+@pytest.fixture()
+def data(year: Path) -> Path:
+    """The shared year sample: read only."""
+    return year
 
 
-@pytest.fixture(scope="module")
-def server(data: Path) -> Iterator[str]:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    with running([sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--data-dir", str(data)],
-                 f"{url}/healthz"):
-        yield url
+@pytest.fixture()
+def server(year_server: str) -> str:
+    return year_server
 
 
 def _tile_over_the_mountains(data: Path) -> morecantile.Tile:
