@@ -21,6 +21,7 @@ from tests.helpers import (
     published_months,
     serving,
 )
+from tests.planted import planted_months
 
 
 @pytest.fixture(scope="session")
@@ -40,6 +41,12 @@ def france_server(france: Path) -> Iterator[str]:
 def france_copy(france: Path, tmp_path: Path) -> Path:
     """A copy of ``france`` (and its inputs, in ``tmp_path / "in"``) that the test may change."""
     return copy_published(france, tmp_path)
+
+
+@pytest.fixture(scope="session")
+def planted_sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Months with changes planted in the products (tests/planted.py): the root of ``in`` and ``data``."""
+    return planted_months(tmp_path_factory.mktemp("planted")).parent
 
 
 @pytest.fixture(scope="session")
