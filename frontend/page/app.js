@@ -11,6 +11,7 @@ import { readUrl, state, writeUrl } from "./state.js";
 import * as status from "./status.js";
 import { placeSwipe, sideLayers, style } from "./style.js";
 import { addTileProtocols } from "./tiles.js";
+import { renderTimeline, setupTimeline } from "./timeline.js";
 
 // MapLibre's worker (a 0.5 MB module) starts now, while the months load, not when the maps do.
 maplibregl.prewarm();
@@ -32,7 +33,15 @@ function refresh() {
   $("maps").classList.toggle("difference", state.mode !== "swipe");
   restyle();
   legend();
+  for (const side of ["left", "right"]) $(side).value = state[side];
+  renderTimeline();
   writeUrl();
+}
+
+function setMonth(side, id) {
+  state[side] = id;
+  status.clear(`missing-${side}`);
+  refresh();
 }
 
 function fillPickers() {
@@ -61,6 +70,7 @@ function switchLanguage() {
   toggleLang();
   fillPickers();
   legend();
+  renderTimeline();
   placeDivider();
   status.render();
   chart().then((c) => c.redrawChart());
@@ -99,10 +109,10 @@ function contextAfterFirstTiles(firstTile) {
     restyle();
   };
   map.on("data", (e) => {
-    const sides = Object.keys(sideLayers());
-    if (!e.tile || !sides.includes(e.sourceId) || firstTile[e.sourceId]) return;
-    firstTile[e.sourceId] = performance.now();
-    if (sides.every((s) => firstTile[s])) start();
+    const sides = sideLayers(), side = Object.keys(sides).find((s) => sides[s][0] === e.sourceId);
+    if (!e.tile || !side || firstTile[side]) return;
+    firstTile[side] = performance.now();
+    if (Object.keys(sides).every((s) => firstTile[s])) start();
   });
   map.once("idle", start);
 }
@@ -117,7 +127,7 @@ function fly(place) {
 
 function wireControls() {
   for (const side of ["left", "right"]) {
-    $(side).addEventListener("change", (e) => { state[side] = e.target.value; status.clear(`missing-${side}`); refresh(); });
+    $(side).addEventListener("change", (e) => setMonth(side, e.target.value));
   }
   for (const key of ["preset", "mode"]) $(key).addEventListener("change", (e) => { state[key] = e.target.value; refresh(); });
   $("validity").addEventListener("change", (e) => { state.validity = e.target.checked; refresh(); });
@@ -126,7 +136,7 @@ function wireControls() {
   }
   $("opacity").addEventListener("input", (e) => {
     state.opacity = +e.target.value;
-    for (const side of ["left", "right"]) if (map.getLayer(side)) map.setPaintProperty(side, "raster-opacity", state.opacity);
+    for (const [id] of Object.values(sideLayers())) map.setPaintProperty(id, "raster-opacity", state.opacity);
     writeUrl();
   });
   $("orient").addEventListener("click", () => {
@@ -196,6 +206,7 @@ async function main() {
   dragDivider(() => map?.triggerRepaint());  // the scissor box follows; the tiles are already there
   placeDivider();
   legend();
+  setupTimeline(map, setMonth, refresh);
   $("maps").classList.toggle("difference", state.mode !== "swipe");
   writeUrl();
   // When each side showed its first tile, in ms since navigation (read by bench/page_bench.py).

@@ -16,11 +16,14 @@ const STRINGS = {
     noMonths: "No month is published yet.", notPublished: "Month {month} is not published; showing {shown}.",
     tilesFailed: "Some tiles could not be loaded ({error}).", dismiss: "Dismiss",
     chart: "Pixel over the months", close: "Close", loading: "Loading…", noData: "No data here.",
-    pointFailed: "Could not query this point ({error}).", chartImage: "NDVI and red, green, blue reflectance by month",
+    pointFailed: "Could not query this point ({error}).", chartImage: "NDVI and red, green, blue, near-infrared reflectance by month, with a gap where a month is not valid",
     month: "month", flag: "flag", day: "day", nodata: "no data",
     ndviChange: "NDVI change", magnitudeChange: "Reflectance change", loss: "loss", gain: "gain",
     attribution: "Contains modified Copernicus Sentinel data, processed by Theia/CNES (Sentinel-2 L3A)",
     flags: { land: "land", water: "water", snow: "snow", cloud: "cloud", nodata: "no data" },
+    timeline: "Timeline", leftOnTimeline: "Left month on the timeline", rightOnTimeline: "Right month on the timeline",
+    leftLetter: "L", rightLetter: "R", play: "Play", pause: "Pause", speed: "Speed", seconds: "{n} s per month",
+    playSides: "Playing", both: "Both", bandB4: "red", bandB3: "green", bandB2: "blue", bandB8: "near infrared",
   },
   fr: {
     title: "Mosaïque : la France, mois par mois",
@@ -38,11 +41,14 @@ const STRINGS = {
     noMonths: "Aucun mois n’est encore publié.", notPublished: "Le mois {month} n’est pas publié ; à la place : {shown}.",
     tilesFailed: "Des tuiles n’ont pas pu être chargées ({error}).", dismiss: "Fermer le message",
     chart: "Le pixel au fil des mois", close: "Fermer", loading: "Chargement…", noData: "Pas de donnée ici.",
-    pointFailed: "Impossible d’interroger ce point ({error}).", chartImage: "NDVI et réflectances rouge, verte, bleue par mois",
+    pointFailed: "Impossible d’interroger ce point ({error}).", chartImage: "NDVI et réflectances rouge, verte, bleue, proche infrarouge par mois, interrompus là où un mois n’est pas valide",
     month: "mois", flag: "état", day: "jour", nodata: "sans donnée",
     ndviChange: "Évolution du NDVI", magnitudeChange: "Évolution des réflectances", loss: "perte", gain: "gain",
     attribution: "Contient des données Copernicus Sentinel modifiées, traitées par Theia/CNES (Sentinel-2 L3A)",
     flags: { land: "terre", water: "eau", snow: "neige", cloud: "nuage", nodata: "sans donnée" },
+    timeline: "Frise des mois", leftOnTimeline: "Mois de gauche sur la frise", rightOnTimeline: "Mois de droite sur la frise",
+    leftLetter: "G", rightLetter: "D", play: "Lecture", pause: "Pause", speed: "Vitesse", seconds: "{n} s par mois",
+    playSides: "Défilent", both: "Les deux", bandB4: "rouge", bandB3: "vert", bandB2: "bleu", bandB8: "proche infrarouge",
   },
 };
 const KEY = "mosaique-lang";
@@ -69,6 +75,12 @@ export function t(key, vars = {}) {
 export function monthName(id) {
   const [y, m] = id.split("-").map(Number);
   return new Intl.DateTimeFormat(lang, { month: "long", year: "numeric", timeZone: "UTC" }).format(Date.UTC(y, m - 1, 1));
+}
+
+/** A month on a narrow axis: "juil." or, narrower than `room` px allows, "J". */
+export function monthShort(id, room = 40) {
+  const [y, m] = id.split("-").map(Number);
+  return new Intl.DateTimeFormat(lang, { month: room >= 40 ? "short" : "narrow", timeZone: "UTC" }).format(Date.UTC(y, m - 1, 1));
 }
 
 /** A number the local way ("0,45" in French), with at most `digits` decimals. */

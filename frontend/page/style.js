@@ -10,16 +10,19 @@ import { month } from "./months.js";
 import { state } from "./state.js";
 import { contextLayers } from "./context.js";
 
-function tilesFor(id) {
-  const m = month(id);
-  if (state.mode !== "swipe") {
-    const [a, b] = [state.left, state.right];
+// Each layer's id (its source's too) names its role and what it shows ("right:2018-08:truecolor"):
+// a month loaded in advance keeps its tiles when the style that shows it replaces the current one.
+function tilesFor(s, side) {
+  const m = month(s[side]);
+  if (s.mode !== "swipe") {
+    const [a, b] = [s.left, s.right];
     const pins = `build_a=${month(a).build_id}&build_b=${month(b).build_id}`;
-    return { url: `/diff/${a}/${b}/tiles/WebMercatorQuad/{z}/{x}/{y}.png?kind=${state.mode}&${pins}`, maxzoom: m.maxzoom };
+    return { url: `/diff/${a}/${b}/tiles/WebMercatorQuad/{z}/{x}/{y}.png?kind=${s.mode}&${pins}`, maxzoom: m.maxzoom,
+      key: `${a}/${b}:${s.mode}:${month(a).build_id}/${month(b).build_id}` };
   }
   // True colour: the stored JPEG blocks where a tile is full, PNG where it has transparent no data.
-  const url = state.preset === "truecolor" ? m.links.stored : m.links.presets[state.preset].tiles;
-  return { url: url.replace(location.origin, ""), maxzoom: m.maxzoom };
+  const url = s.preset === "truecolor" ? m.links.stored : m.links.presets[s.preset].tiles;
+  return { url: url.replace(location.origin, ""), maxzoom: m.maxzoom, key: `${s[side]}:${s.preset}:${m.build_id}` };
 }
 
 // Tiles appear at once: a fade would redraw the map for 300 ms after every tile. Their attribution
@@ -29,32 +32,43 @@ function raster(id, url, maxzoom, bounds, paint) {
     { id, type: "raster", source: id, paint: { "raster-fade-duration": 0, ...paint } }];
 }
 
-/** Ids of each side's layers, in drawing order. */
-export function sideLayers() {
-  const sides = state.mode === "swipe" ? ["left", "right"] : ["left"];
-  return Object.fromEntries(sides.map((side) => [side, state.validity ? [side, `validity-${side}`] : [side]]));
+/** Each side's layers (and their sources) in drawing order, for the state `s`. */
+function sideSpecs(s) {
+  const sides = s.mode === "swipe" ? ["left", "right"] : ["left"];
+  return Object.fromEntries(sides.map((side) => {
+    const m = month(s[side]);
+    const base = tilesFor(s, side);
+    const layers = [raster(`${side}:${base.key}`, `tiles-${side}://${base.url}`, base.maxzoom, m.bounds, { "raster-opacity": s.opacity })];
+    if (s.validity) {
+      const flags = m.links.presets.validity.tiles.replace(location.origin, "");
+      layers.push(raster(`validity-${side}:${s[side]}:${m.build_id}`, `tiles-${side}://${flags}`, m.maxzoom, m.bounds, {}));
+    }
+    return [side, layers];
+  }));
 }
 
-/** The style document (no background layer: the map container's CSS background shows through). */
-export function style() {
+/** Ids of each side's layers, in drawing order (the first: the month itself; then its validity overlay). */
+export function sideLayers(s = state) {
+  return Object.fromEntries(Object.entries(sideSpecs(s)).map(([side, layers]) => [side, layers.map(([, layer]) => layer.id)]));
+}
+
+/** The side ("left" or "right") a layer or source id belongs to, else undefined. */
+export function sideOf(id) {
+  return ["left", "right"].find((side) => id.startsWith(`${side}:`) || id.startsWith(`validity-${side}:`));
+}
+
+/** The style document for the state `s` (no background layer: the map container's CSS background shows through). */
+export function style(s = state) {
   const sources = {}, layers = [];
-  for (const side of Object.keys(sideLayers())) {
-    const m = month(state[side]);
-    const base = tilesFor(state[side]);
-    const [source, layer] = raster(side, `tiles-${side}://${base.url}`, base.maxzoom, m.bounds, { "raster-opacity": state.opacity });
-    sources[side] = source;
+  for (const [source, layer] of Object.values(sideSpecs(s)).flat()) {
+    sources[layer.id] = source;
     layers.push(layer);
-    if (state.validity) {
-      const flags = m.links.presets.validity.tiles.replace(location.origin, "");
-      const [vsource, vlayer] = raster(`validity-${side}`, `tiles-${side}://${flags}`, m.maxzoom, m.bounds, {});
-      sources[vlayer.id] = vsource;
-      layers.push(vlayer);
-    }
   }
   const context = contextLayers();
   Object.assign(sources, context.sources);
   layers.push(...context.layers);
-  return { version: 8, sources, layers };
+  // No paint transition: a month loaded in advance at opacity 0 shows at once, never fading in from nothing.
+  return { version: 8, sources, layers, transition: { duration: 0, delay: 0 } };
 }
 
 const SWIPE = [
