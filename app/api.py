@@ -12,6 +12,7 @@ from app.presets import PRESETS
 from app.readers import MonthLayer, MonthLayerReader
 from app.tilejson import truecolor_tiles_url
 from mosaic.catalog import Catalog, Month
+from mosaic.documents import Resolution
 from mosaic.layers import LAYERS
 from processing.layout import Flag
 
@@ -83,9 +84,9 @@ def _point(month: Month, lon: float, lat: float) -> dict:
     }
 
 
-def _resolution(recorded: dict) -> dict:
+def _resolution(recorded: Resolution) -> dict:
     """The month's resolution: zoom, ground size at 46.5 N, every source pixel kept or not, label."""
-    return {key: recorded[key] for key in ("zoom", "ground_m", "full", "label")}
+    return recorded.model_dump(include={"zoom", "ground_m", "full", "label"})
 
 
 def _invalid_reason(flag: Flag | None) -> str | None:
@@ -105,21 +106,21 @@ def _describe(month: Month, request: Request) -> dict:
     base = str(request.base_url).rstrip("/")
     pin = f"build={month.build_id}"
     summary = month.summary
-    resolution = summary.get("resolution")  # builds published before it was recorded have none
+    resolution = summary.resolution  # builds published before it was recorded have none
     stored = truecolor_tiles_url(base, month)
     tilejson = f"{base}/months/{month.month}/{{layer}}/WebMercatorQuad/tilejson.json?{pin}"
     return {
         "month": month.month,
         "build_id": month.build_id,
-        "published": summary.get("published"),
+        "published": summary.published,
         "bounds": list(month.bounds),
         "center": [(w + e) / 2, (s + n) / 2, max(0, month.region_zoom - 2)],
         "minzoom": 0,
         "maxzoom": month.zoom,
         **({"resolution": _resolution(resolution)} if resolution else {}),
-        "coverage": summary.get("coverage"),
-        "products": summary.get("products"),
-        "missing_tiles": summary.get("missing_tiles"),
+        "coverage": summary.coverage.to_json() if summary.coverage else None,
+        "products": summary.products,
+        "missing_tiles": summary.missing_tiles,
         "links": {
             "wmts": f"{base}/wmts/WMTSCapabilities.xml",
             "layers": {

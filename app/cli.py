@@ -168,22 +168,23 @@ def build(
 @_data_dir_option
 def months(as_json: bool, data_dir: str | None) -> None:
     """List the published months."""
+    from mosaic.documents import Coverage
     from mosaic.store import DataStore
 
     settings = _settings(data_dir)
-    entries = [{"month": m, **e} for m, e in DataStore(settings.local_data_dir()).read_catalog()["months"].items()]
+    entries = DataStore(settings.local_data_dir()).read_catalog().months
     if as_json:
-        click.echo(json.dumps(entries, indent=1))
+        click.echo(json.dumps([{"month": m, **e.to_json()} for m, e in entries.items()], indent=1))
         return
     if not entries:
         click.echo(f"no published month in {settings.data_dir}")
-    for e in entries:
-        cov = e["coverage"]
-        label = e["resolution"]["label"] if e.get("resolution") else f"zoom {e['zoom']}"
+    for month, e in entries.items():
+        cov = e.coverage or Coverage()
+        label = e.resolution.label if e.resolution else f"zoom {e.zoom}"
         click.echo(
-            f"{e['month']}  build {e['build_id']}  {e['products']} products  {label}  "
-            f"land {cov['land']:.1f}% water {cov['water']:.1f}% snow {cov['snow']:.1f}% "
-            f"cloud {cov['cloud']:.1f}% no data {cov['nodata']:.1f}%  missing tiles {len(e['missing_tiles'])}"
+            f"{month}  build {e.build_id}  {e.products} products  {label}  "
+            f"land {cov.land:.1f}% water {cov.water:.1f}% snow {cov.snow:.1f}% "
+            f"cloud {cov.cloud:.1f}% no data {cov.nodata:.1f}%  missing tiles {len(e.missing_tiles or [])}"
         )
 
 

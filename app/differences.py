@@ -18,7 +18,7 @@ from rio_tiler.errors import TileOutsideBounds
 from rio_tiler.models import ImageData
 from titiler.core.resources.enums import ImageType
 
-from app.readers import MonthLayer, MonthLayerReader
+from app.readers import MonthLayer, MonthLayerReader, grid_tile
 from app.rendering import render_tile
 from mosaic.catalog import Catalog
 from mosaic.select import RANK
@@ -41,10 +41,33 @@ def _read(catalog: Catalog, month: str, build: str | None, z: int, x: int, y: in
           kind: str) -> tuple:
     """Reflectance bands the difference needs (float32, x1e-4) and validity of one month's tile."""
     m = catalog.get(month, build)
-    refl = MonthLayerReader(MonthLayer(m, "reflectance")).tile(x, y, z, tilesize=size, indexes=_BANDS[kind])
-    flags = MonthLayerReader(MonthLayer(m, "flags")).tile(x, y, z, tilesize=size)
+    refl = (grid_tile(m, "reflectance", z, x, y, _BANDS[kind], size=size)
+            or MonthLayerReader(MonthLayer(m, "reflectance")).tile(x, y, z, tilesize=size, indexes=_BANDS[kind]))
+    flags = (grid_tile(m, "flags", z, x, y, size=size)
+             or MonthLayerReader(MonthLayer(m, "flags")).tile(x, y, z, tilesize=size))
     valid = (RANK[flags.array.data[0]] == 2) & ~flags.array.mask[0] & ~refl.array.mask.any(axis=0)
     return refl.array.data.astype(np.float32) / 10000.0, valid, refl
+
+
+def difference(catalog: Catalog, a: tuple[str, str | None], b: tuple[str, str | None], z: int, x: int, y: int,
+               size: int, kind: str, format: str) -> tuple[bytes, str]:
+    """Tile z/x/y of the change from month ``a`` to month ``b`` (each ``(month, build or None)``): the image and its
+    media type. Raises ``TileOutsideBounds`` where either month holds no data."""
+    if x >= 2**z or y >= 2**z:
+        raise TileOutsideBounds(f"tile {z}/{x}/{y} is outside the grid")
+    read_b = _pool.submit(_read, catalog, *b, z, x, y, size, kind)
+    one, valid_a, img = _read(catalog, *a, z, x, y, size, kind)
+    two, valid_b, _ = read_b.result()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if kind == "ndvi":  # bands B4, B8
+            value = (two[1] - two[0]) / (two[1] + two[0]) - (one[1] - one[0]) / (one[1] + one[0])
+        else:
+            value = np.sqrt(((two - one) ** 2).sum(axis=0))
+    _, (lo, hi), colormap = DIFFERENCES[kind]
+    valid = valid_a & valid_b & np.isfinite(value)
+    scaled = np.clip((np.nan_to_num(value) - lo) / (hi - lo) * 255.0, 0, 255).astype(np.uint8)
+    out = ImageData(np.ma.MaskedArray(scaled[None], mask=~valid[None]), bounds=img.bounds, crs=img.crs)
+    return render_tile(out, colormap=cmap.get(colormap), output_format=_FORMATS[format])
 
 
 def differences_router(catalog: Catalog) -> APIRouter:
@@ -69,21 +92,8 @@ def differences_router(catalog: Catalog) -> APIRouter:
         build_b: Annotated[str | None, Query(pattern=BUILD_PATTERN)] = None,
     ) -> Response:
         """Change from ``month_a`` to ``month_b``, transparent where either is not valid."""
-        if x >= 2**z or y >= 2**z:
-            raise TileOutsideBounds(f"tile {z}/{x}/{y} is outside the grid")
-        read_b = _pool.submit(_read, catalog, month_b, build_b, z, x, y, tilesize, kind)
-        a, valid_a, img = _read(catalog, month_a, build_a, z, x, y, tilesize, kind)
-        b, valid_b, _ = read_b.result()
-        with np.errstate(divide="ignore", invalid="ignore"):
-            if kind == "ndvi":  # bands B4, B8
-                value = (b[1] - b[0]) / (b[1] + b[0]) - (a[1] - a[0]) / (a[1] + a[0])
-            else:
-                value = np.sqrt(((b - a) ** 2).sum(axis=0))
-        _, (lo, hi), colormap = DIFFERENCES[kind]
-        valid = valid_a & valid_b & np.isfinite(value)
-        scaled = np.clip((np.nan_to_num(value) - lo) / (hi - lo) * 255.0, 0, 255).astype(np.uint8)
-        out = ImageData(np.ma.MaskedArray(scaled[None], mask=~valid[None]), bounds=img.bounds, crs=img.crs)
-        content, media_type = render_tile(out, colormap=cmap.get(colormap), output_format=_FORMATS[format])
+        content, media_type = difference(catalog, (month_a, build_a), (month_b, build_b), z, x, y, tilesize, kind,
+                                         format)
         return Response(content, media_type=media_type)
 
     return router

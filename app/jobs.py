@@ -3,7 +3,8 @@
 ``start`` records a job and launches ``python -m app.jobs <db> <id>`` in its own process group;
 that runner runs the build and writes its state, exit code and build id back to SQLite, so any
 server process (or a restarted one) sees the same history. A runner that died without saying
-so (killed) is reported failed the next time its job is read.
+so (killed) is reported failed the next time its job is read. The runner observes the build's
+progress events (:mod:`mosaic.progress`) and records the tasks done and planned in the job's row.
 """
 
 from __future__ import annotations
@@ -19,17 +20,24 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psutil
 
 from processing.errors import MosaiqueError
 
+if TYPE_CHECKING:
+    from mosaic.progress import Event, Observer
+
 ACTIVE = ("queued", "running")
+_ADDED_COLUMNS = {"verify_inputs": "INTEGER NOT NULL DEFAULT 0", "tasks_done": "INTEGER", "tasks_total": "INTEGER"}
+"""Columns added since the first histories, with their type."""
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
     id TEXT PRIMARY KEY, month TEXT NOT NULL, inputs TEXT NOT NULL, force INTEGER NOT NULL, state TEXT NOT NULL,
     created TEXT NOT NULL, started TEXT, finished TEXT, pid INTEGER, exit_code INTEGER,
-    build_id TEXT, error TEXT, log TEXT NOT NULL, verify_inputs INTEGER NOT NULL DEFAULT 0
+    build_id TEXT, error TEXT, log TEXT NOT NULL, verify_inputs INTEGER NOT NULL DEFAULT 0,
+    tasks_done INTEGER, tasks_total INTEGER
 );
 CREATE UNIQUE INDEX IF NOT EXISTS one_active_build_per_month ON jobs (month) WHERE state IN ('queued', 'running');
 """
@@ -64,8 +72,9 @@ class JobStore:
         with self._db() as db:
             db.executescript(_SCHEMA)
             columns = {row["name"] for row in db.execute("PRAGMA table_info(jobs)")}
-            if "verify_inputs" not in columns:  # a history written before the option existed
-                db.execute("ALTER TABLE jobs ADD COLUMN verify_inputs INTEGER NOT NULL DEFAULT 0")
+            for column, kind in _ADDED_COLUMNS.items():  # a history written before the column existed
+                if column not in columns:
+                    db.execute(f"ALTER TABLE jobs ADD COLUMN {column} {kind}")
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
@@ -191,7 +200,8 @@ class JobStore:
                                keep_builds=settings.keep_builds, progress=False, force=bool(row["force"]),
                                verify_inputs=bool(row["verify_inputs"]))
         try:
-            report = build_month(data_dir, row["month"], json.loads(row["inputs"]), options)
+            report = build_month(data_dir, row["month"], json.loads(row["inputs"]), options,
+                                 observers=[self._progress_of(job_id)])
         except MosaiqueError as exc:
             self._finish(job_id, "failed", exit_code=1, error=str(exc), only_if_active=True)
             return 1
@@ -199,6 +209,18 @@ class JobStore:
         self._finish(job_id, "succeeded", exit_code=report.exit_code, build_id=report.build_id, error=skipped,
                      only_if_active=True)
         return report.exit_code
+
+    def _progress_of(self, job_id: str) -> Observer:
+        """An observer of a build recording its tasks done and planned in the job's row."""
+        from mosaic.progress import Planned, TaskDone
+
+        def record(event: Event) -> None:
+            if isinstance(event, Planned | TaskDone):
+                done, total = (0, event.tasks) if isinstance(event, Planned) else (event.done, event.total)
+                with self._db() as db:
+                    db.execute("UPDATE jobs SET tasks_done = ?, tasks_total = ? WHERE id = ?", (done, total, job_id))
+
+        return record
 
 
 def _alive(pid: int) -> bool:
@@ -221,16 +243,12 @@ def _describe(job: dict, redact: Callable[[str], str], tail: int = 20) -> dict:
     text = log.read_text(errors="replace") if log.exists() else ""
     lines = redact(text).splitlines()
     job["inputs"] = [redact(str(i)) for i in json.loads(job["inputs"])]
-    progress = None
-    for line in reversed(lines):
-        if '"progress ' in line:
-            done, total = json.loads(line)["message"].split()[1].split("/")
-            progress = {"done": int(done), "total": int(total)}
-            break
+    done, total = job.pop("tasks_done"), job.pop("tasks_total")
+    progress = None if total is None else {"done": done, "total": total}
     if job["error"]:
         job["error"] = redact(job["error"])
-    if job["state"] == "succeeded":
-        progress = {"done": 1, "total": 1} if progress is None else {**progress, "done": progress["total"]}
+    if job["state"] == "succeeded":  # an up-to-date month ran no task
+        progress = {"done": 1, "total": 1} if not total else {"done": total, "total": total}
     job["progress"] = progress
     if tail:
         job["log_tail"] = lines[-tail:]

@@ -37,6 +37,7 @@ from app.metrics import Metrics, metrics_router
 from app.page import mount_page
 from app.places import places_router
 from app.prerendered import prerendered_router
+from app.presettiles import PresetTilesFastPath
 from app.readers import MonthLayer, MonthLayerReader
 from app.rendering import render_tile
 from app.settings import Settings
@@ -103,7 +104,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(tilejson_router(catalog))  # the true colour's TileJSON, in place of the tiler's
     app.include_router(tiler.router, prefix="/months/{month}/{layer}", tags=["Tiles"])
     app.include_router(wmts_router(catalog))
-    app.include_router(differences_router(catalog))
+    differences = differences_router(catalog)
+    app.include_router(differences)
     jobs = None if settings.remote else JobStore(settings.jobs_db(), redact=settings.input_placeholders())
     if jobs is not None:  # admin builds write the data directory: local only
         app.include_router(admin_router(settings, jobs))
@@ -125,7 +127,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.add_exception_handler(cls, _internal_error)
     app.add_exception_handler(RioTilerError, client_error)  # reads refused for the request's sake
     routes = {route.path: route for route in stored.routes if isinstance(route, APIRoute)}
-    app.add_middleware(StoredTilesFastPath, catalog=catalog, routes=routes)  # innermost: stored tiles, sooner
+    tile_routes = {"tile.format" if route.path.endswith(".{format}") else "tile": route for route in tiler.router.routes
+                   if isinstance(route, APIRoute) and route.path.startswith("/tiles/")}
+    app.add_middleware(PresetTilesFastPath, catalog=catalog,  # innermost: preset and difference tiles, sooner
+                       routes={**tile_routes, "diff": differences.routes[0]})
+    app.add_middleware(StoredTilesFastPath, catalog=catalog, routes=routes)  # stored tiles, sooner
     install_fault_handling(app, settings, catalog)  # unreadable data: 503 + Retry-After; request timeouts
     app.add_middleware(CacheHeadersMiddleware, latest_max_age=settings.cache_max_age)
     if settings.cors_origins:

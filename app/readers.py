@@ -8,20 +8,24 @@ never sees a file path in a URL.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 import attr
+import numpy as np
 import rasterio
 from morecantile import TileMatrixSet
+from rasterio.enums import Resampling
 from rasterio.features import bounds as featurebounds
 from rasterio.warp import transform_bounds
 from rasterio.windows import Window, from_bounds
+from rasterio.windows import bounds as window_bounds
 from rio_tiler import reader as low_level
 from rio_tiler.constants import WEB_MERCATOR_TMS, WGS84_CRS
 from rio_tiler.errors import PointOutsideBounds, RioTilerError, TileOutsideBounds
@@ -29,9 +33,11 @@ from rio_tiler.expression import parse_expression
 from rio_tiler.io.base import BaseReader
 from rio_tiler.io.rasterio import Reader
 from rio_tiler.models import ImageData, Info, PointData
+from rio_tiler.utils import non_alpha_indexes
 
 from app.bands import band_names, unnamed
 from mosaic.catalog import Month
+from mosaic.grid import TILE_PX, TMS
 
 
 @dataclass(frozen=True)
@@ -238,7 +244,26 @@ def _aligned_tile(src: Reader, x: int, y: int, z: int, kwargs: dict) -> ImageDat
     goes through rio-tiler's own ``tile``.
     """
     options = {k: v for k, v in kwargs.items() if k not in ("tilesize", "indexes", "expression")}
-    if not set(options) <= _READ_OPTIONS or src.crs != src.tms.rasterio_crs:
+    if not set(options) <= _READ_OPTIONS:
+        return None
+    window = grid_window(src, x, y, z)
+    if window is None:
+        return None
+    matrix = src.tms.matrix(z)
+    size = kwargs.get("tilesize")
+    expression = kwargs.get("expression")
+    image = low_level.read(src.dataset, window=window,
+                           height=size or matrix.tileHeight, width=size or matrix.tileWidth,
+                           indexes=parse_expression(expression) if expression else kwargs.get("indexes"),
+                           **options)
+    image.assets = [src.input]
+    return image.apply_expression(expression) if expression else image
+
+
+def grid_window(src: Reader, x: int, y: int, z: int) -> Window | None:
+    """The whole-pixel window of ``src`` that tile z/x/y of its TMS is, or None if the file is not on that grid
+    (another CRS, a fractional window) or the tile is not wholly inside it."""
+    if src.crs != src.tms.rasterio_crs:
         return None
     exact = from_bounds(*src.tms.xy_bounds(x, y, z), transform=src.dataset.transform)
     col, row, width, height = (round(v) for v in (exact.col_off, exact.row_off, exact.width, exact.height))
@@ -247,15 +272,30 @@ def _aligned_tile(src: Reader, x: int, y: int, z: int, kwargs: dict) -> ImageDat
         return None
     if col < 0 or row < 0 or col + width > src.dataset.width or row + height > src.dataset.height:
         return None
-    matrix = src.tms.matrix(z)
-    size = kwargs.get("tilesize")
-    expression = kwargs.get("expression")
-    image = low_level.read(src.dataset, window=Window(col, row, width, height),
-                           height=size or matrix.tileHeight, width=size or matrix.tileWidth,
-                           indexes=parse_expression(expression) if expression else kwargs.get("indexes"),
-                           **options)
-    image.assets = [src.input]
-    return image.apply_expression(expression) if expression else image
+    return Window(col, row, width, height)
+
+
+def grid_tile(month: Month, layer: str, z: int, x: int, y: int, indexes: Sequence[int] = (),
+              nodata: float | None = None, size: int = TILE_PX) -> ImageData | None:
+    """Tile z/x/y of a layer (``size`` px) read as the window of the COG holding it, as ``MonthLayerReader.tile``
+    reads it (same pixels and mask) without rio-tiler's general-purpose steps around the one ``read`` it makes;
+    None where the file is not on the tile's grid or has no nodata value (read it through the reader).
+
+    Raises ``TileOutsideBounds`` where the month holds no data."""
+    source = month.source(layer, z, x, y)
+    if source is None:
+        raise TileOutsideBounds(f"tile {z}/{x}/{y} holds no data of {month.month}")
+    with open_reader(source, TMS) as src:
+        window = grid_window(src, x, y, z)
+        nodata = nodata if nodata is not None else src.dataset.nodata
+        if window is None or nodata is None or math.isnan(nodata):
+            return None
+        indexes = list(indexes or non_alpha_indexes(src.dataset))  # (rio-tiler's default)
+        data = src.dataset.read(indexes, window=window, out_shape=(len(indexes), size, size),
+                                resampling=Resampling.nearest)
+        box, crs = window_bounds(window, src.dataset.transform), src.dataset.crs
+    return ImageData(np.ma.MaskedArray(data, mask=data == nodata), bounds=box, crs=crs, assets=[source],
+                     band_names=[f"b{i}" for i in indexes], nodata=nodata)
 
 
 def _check_shape_bounds(shape: dict, crs: object) -> None:

@@ -41,9 +41,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start(cmd: list[str], url: str) -> subprocess.Popen:
-    """Start a server and wait until it answers."""
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def start(cmd: list[str], url: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """Start a server (with ``env`` as its environment if given) and wait until it answers."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     for _ in range(300):
         try:
             httpx.get(url, timeout=1)

@@ -2,46 +2,49 @@
 
 The Dask graph has one task per product (checksum + warp onto the grid, or reuse of the cached
 part) and one task per region (composite + COGs, or reuse of the previous build's files when
-its parts did not change); ``compute`` is called once. The month is published by one atomic
-replace of the catalog after the finished build folder is in place.
+its parts did not change); ``compute`` is called once. :func:`build_month` reads as plan (scan the
+inputs, make the tasks), compute, publish (:mod:`mosaic.publish`); its progress goes to observers
+(:mod:`mosaic.progress`).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import dask
 import morecantile
 import rasterio
+from dask.callbacks import Callback
 from dask.delayed import Delayed, delayed
 from osgeo import gdal
 
 from mosaic import manifest as mf
 from mosaic.cog import write_cog
-from mosaic.compose import RegionResult, compose_region
+from mosaic.compose import compose_region
+from mosaic.documents import GridInfo, LayerRecord, Manifest, RegionRecord
 from mosaic.faults import BuildFailed, failing_cleanly, task
 from mosaic.grid import OutputGrid
 from mosaic.layers import LAYERS
 from mosaic.overview import paste_regions, warp_overview
 from mosaic.parts import PART_ASSETS, Part, part_geometry, part_key, warp_part
-from mosaic.store import DataStore, new_build_id, remove_strays, write_json_atomic
+from mosaic.progress import BarProgress, LogProgress, Observer, Planned, Published, TaskDone, UpToDate, broadcast
+from mosaic.publish import overview_name, publish_build
+from mosaic.results import PartMade, PartOutcome, PartSkipped, RegionMade, made
+from mosaic.store import DataStore, new_build_id
 from processing.errors import InvalidProduct, WrongMonth
 from processing.identity import checksum, fingerprint
 from processing.naming import parse_month
 from processing.product import L3AProduct, check_readable, verify_zip
-from processing.scan import scan_products
-from processing.tiles import france_tiles
+from processing.scan import ScanResult, scan_products
 
 if TYPE_CHECKING:
     from distributed import LocalCluster
@@ -68,7 +71,8 @@ class BuildOptions:
     keep_builds: int = 3
     """Builds kept per month (the published one is always kept)."""
     progress: bool | None = None
-    """Progress bar; None: only when stderr is a terminal."""
+    """A progress bar (:class:`mosaic.progress.BarProgress`) instead of a log line per task; None:
+    only when stderr is a terminal."""
     force: bool = False
     """Build even when the published build was made from the same inputs."""
     verify_inputs: bool = False
@@ -142,7 +146,7 @@ def _spare_threads() -> int:
     return max(1, state.nthreads - state.executing_count + 1)
 
 
-def _reused_part(job: _ProductJob, grid: OutputGrid, parts_dir: str) -> dict | None:
+def _reused_part(job: _ProductJob, grid: OutputGrid, parts_dir: str) -> PartMade | None:
     """The result of :func:`make_part` for a product whose part is cached, found without a task."""
     if job.known_checksum is None:
         return None
@@ -152,12 +156,11 @@ def _reused_part(job: _ProductJob, grid: OutputGrid, parts_dir: str) -> dict | N
         return None
     bounds, centre = part_geometry(job.bounds, job.epsg, grid)
     part = Part(tile=job.tile, path=str(out), bounds=bounds, centre=centre)
-    return {"tile": job.tile, "checksum": job.known_checksum, "key": key, "part": part, "reused": True,
-            "timings": {"checksum": 0.0, "warp": 0.0}}
+    return PartMade(job.tile, job.known_checksum, key, part, reused=True, timings={"checksum": 0.0, "warp": 0.0})
 
 
 @task
-def make_part(job: _ProductJob, grid: OutputGrid, parts_dir: str) -> dict:
+def make_part(job: _ProductJob, grid: OutputGrid, parts_dir: str) -> PartOutcome:
     """Task: checksum a product and warp it onto the grid (or find its cached part).
 
     A product that turns out unreadable is skipped (the result says why); any other failure
@@ -175,61 +178,52 @@ def make_part(job: _ProductJob, grid: OutputGrid, parts_dir: str) -> dict:
         with _task_env():
             part = warp_part(job.tile, job.assets, job.epsg, job.bounds, grid, out, _spare_threads())
         timings = {"checksum": t1 - t0, "warp": time.perf_counter() - t1}
-        return {"tile": job.tile, "checksum": digest, "key": key, "part": part, "reused": reused, "timings": timings}
+        return PartMade(job.tile, digest, key, part, reused, timings)
     except InvalidProduct as exc:
-        return {"tile": job.tile, "product": job.name, "error": exc.reason}
+        return PartSkipped(job.tile, job.name, exc.reason)
     except Exception:
         try:
             check_readable(job.name, job.assets, PART_ASSETS)
         except InvalidProduct as exc:
-            return {"tile": job.tile, "product": job.name, "error": f"cannot be warped ({exc.reason})"}
+            return PartSkipped(job.tile, job.name, f"cannot be warped ({exc.reason})")
         raise  # the product reads fine: the fault is the build's own
 
 
 @task
 def make_region(
     region: tuple[int, int, int],
-    part_results: list[dict],
+    part_results: list[PartOutcome],
     grid: OutputGrid,
     out_dir: str,
     work_dir: str,
-    previous: dict | None,
+    previous: RegionRecord | None,
     previous_dir: str | None,
-) -> dict:
+) -> RegionMade:
     """Task: composite a region, or link the previous build's files if its parts are unchanged."""
     tile = morecantile.Tile(*region)
-    good = [r for r in part_results if "part" in r]
-    keys = sorted(r["key"] for r in good)
+    good = made(part_results)
     reused = _reused_region(part_results, out_dir, previous, previous_dir)
     if reused:
         return reused
     with _task_env():
-        result: RegionResult = compose_region(tile, [r["part"] for r in good], grid, Path(out_dir), Path(work_dir),
-                                              _spare_threads())
-    return {
-        "region": result.region,
-        "inputs": keys,
-        "files": result.files,
-        "france_flags": result.france_flags,
-        "part_flags": result.part_flags,
-        "part_wins": result.part_wins,
-        "timings": result.timings,
-        "reused": False,
-    }
+        result = compose_region(tile, [r.part for r in good], grid, Path(out_dir), Path(work_dir), _spare_threads())
+    return RegionMade(result, sorted(r.key for r in good))
 
 
-def _reused_region(part_results: list[dict], out_dir: str, previous: dict | None, previous_dir: str | None) -> dict | None:
+def _reused_region(
+    part_results: list[PartOutcome], out_dir: str, previous: RegionRecord | None, previous_dir: str | None
+) -> RegionMade | None:
     """The previous build's region, linked into ``out_dir``, if it was made from the same parts."""
-    keys = sorted(r["key"] for r in part_results if "part" in r)
+    keys = sorted(r.key for r in made(part_results))
     out = Path(out_dir)
-    if previous and previous_dir and previous.get("inputs") == keys and _link_files(previous, previous_dir, out):
-        return {**previous, "files": {k: str(out / Path(v).name) for k, v in previous["files"].items()}, "reused": True}
+    if previous and previous_dir and previous.inputs == keys and _link_files(previous, previous_dir, out):
+        return RegionMade.relinked(previous, out)
     return None
 
 
-def _link_files(previous: dict, previous_dir: str, out: Path) -> bool:
+def _link_files(previous: RegionRecord, previous_dir: str, out: Path) -> bool:
     """Hard-link a region's files from the previous build (copy across file systems)."""
-    sources = [Path(previous_dir) / "regions" / previous["region"] / Path(f).name for f in previous["files"].values()]
+    sources = [Path(previous_dir) / "regions" / previous.region / Path(f).name for f in previous.files.values()]
     if not all(s.exists() for s in sources):
         return False
     out.mkdir(parents=True, exist_ok=True)
@@ -241,13 +235,73 @@ def _link_files(previous: dict, previous_dir: str, out: Path) -> bool:
     return True
 
 
+@dataclass
+class _Inputs:
+    """The scanned inputs of a month and what the published build knows of them."""
+
+    scan: ScanResult
+    grid: OutputGrid
+    pixel: float
+    previous: Manifest | None
+    """The published build's manifest, when it is on the same grid."""
+    previous_dir: Path | None
+    prints: dict[Path, str]
+    """Product path -> fingerprint of its files, taken before any read."""
+    known: dict[str, str]
+    """Fingerprint -> checksum, of the products the published build recorded (trusted unread)."""
+
+    @property
+    def skipped(self) -> list[InvalidProduct]:
+        """Bad products found by the scan (products of other months are not errors)."""
+        return [p for p in self.scan.problems if not isinstance(p, WrongMonth)]
+
+    @property
+    def other_months(self) -> int:
+        return len(self.scan.problems) - len(self.skipped)
+
+    @property
+    def grid_info(self) -> GridInfo:
+        """The grid as the manifest describes it."""
+        return GridInfo.model_validate(self.grid.describe(self.pixel))
+
+    @property
+    def label(self) -> str:
+        """What the grid keeps of the sources, in words."""
+        kept = self.grid_info.kept
+        return kept.label if kept else f"zoom {self.grid.zoom}"
+
+    def up_to_date(self) -> bool:
+        """The published build was made from exactly these inputs, unchanged."""
+        return sorted(self.prints[p.path] for p in self.scan.products) == sorted(self.known)
+
+
+@dataclass
+class _Plan:
+    """A build's tasks: one per product and per region, or its result when it is reused without a task."""
+
+    month: str
+    build_id: str
+    tmp: Path
+    jobs: list[_ProductJob]
+    parts: dict[str, PartOutcome | Delayed]
+    regions: list[RegionMade | Delayed]
+
+    @property
+    def tasks(self) -> int:
+        return sum(isinstance(t, Delayed) for t in [*self.parts.values(), *self.regions])
+
+
 def build_month(
     data_dir: str | Path,
     month: str,
     inputs: list[str | Path],
     options: BuildOptions | None = None,
+    observers: Sequence[Observer] = (),
 ) -> BuildReport:
-    """Build and publish ``month`` from the L3A products found under ``inputs``.
+    """Build and publish ``month`` from the L3A products found under ``inputs``: plan, compute, publish.
+
+    ``observers`` receive the build's progress events (:mod:`mosaic.progress`), besides the log
+    (and the bar, see ``options.progress``).
 
     Raises:
         BuildFailed: nothing could be built (no valid product, a full disk, dead workers...);
@@ -257,155 +311,166 @@ def build_month(
     options = options or BuildOptions()
     parse_month(month)
     store = DataStore(data_dir)
+    show = sys.stderr.isatty() if options.progress is None else options.progress
+    progress = broadcast([LogProgress(tasks=not show), *([BarProgress()] if show else []), *observers])
     started = time.perf_counter()
     timings: dict[str, float] = {}
     with store.month_lock(month), failing_cleanly(store, month):
         for leftover in store.clean_leftovers(month):
             log.info("removed leftover of an interrupted build: %s", leftover)
-        catalog_entry = store.read_catalog()["months"].get(month)
-        previous_dir = store.build_dir(month, catalog_entry["build_id"]) if catalog_entry else None
-        previous = _read_manifest(previous_dir)
-        verified = {} if options.verify_inputs else {i["fingerprint"]: i for i in (previous or {}).get("inputs", [])}
-        prints: dict[Path, str] = {}
-
-        def quick_check(path: Path) -> L3AProduct | None:
-            """The product as the published build recorded it, if its files' stats did not change."""
-            fp = prints[path.absolute()] = fingerprint(path)  # taken before any read
-            record = verified.get(fp, {}).get("product")
-            return L3AProduct.from_record(path, record, month=month) if record else None
-
-        scan = scan_products(inputs, month=month, trusted=quick_check)
+        found = _scan(store, month, inputs, options)
         timings["scan"] = time.perf_counter() - started
-        if not scan.products:
-            reasons = "; ".join(str(p) for p in scan.problems[:5]) or "no product found"
-            raise BuildFailed(f"no valid L3A product for {month} in the inputs ({reasons})")
-        pixel = min(p.grids["R1"].res for p in scan.products)
-        grid = OutputGrid.for_pixel_size(pixel, options.zoom)
-        if previous and previous["grid"]["zoom"] != grid.zoom:
-            previous = None
-        known = {fp: i["sha256"] for fp, i in verified.items()}
-        up_to_date = sorted(prints[p.path] for p in scan.products) == sorted(known)
-        if previous and not options.force and not options.verify_inputs and up_to_date:
-            log.info("%s is up to date (build %s)", month, previous["build_id"])
-            return BuildReport(month, previous["build_id"], previous_dir, up_to_date=True,
-                               other_months=sum(isinstance(p, WrongMonth) for p in scan.problems),
-                               skipped=[p for p in scan.problems if not isinstance(p, WrongMonth)],
+        if found.previous and not options.force and not options.verify_inputs and found.up_to_date():
+            progress(UpToDate(month, found.previous.build_id))
+            return BuildReport(month, found.previous.build_id, found.previous_dir, up_to_date=True,
+                               other_months=found.other_months, skipped=found.skipped,
                                timings={"total": time.perf_counter() - started})
-        build_id = new_build_id()
-        tmp = store.tmp_build_dir(month, build_id)
-        (tmp / "work").mkdir(parents=True)
-        described = grid.describe(pixel)
-        log.info("building %s (build %s): %d products, %s", month, build_id, len(scan.products),
-                 described["resolution"]["label"])
+        plan = _plan(store, month, found)
+        timings["reuse"] = time.perf_counter() - started - timings["scan"]
+        progress(Planned(month, plan.build_id, len(found.scan.products), found.label, plan.tasks))
+        parts, regions, skipped = _run(plan, found, options, progress, timings)
+        manifest, overviews = _assemble(store, found, plan, parts, regions, skipped, timings, started)
+        final = publish_build(store, plan.tmp, manifest, overviews, options.keep_builds)
 
-        jobs = []
-        for p in scan.products:
-            fp = prints[p.path]
-            jobs.append(_ProductJob(p.tile, str(p.name), str(p.path), dict(p.assets), p.epsg, p.bounds, fp,
-                                    known.get(fp)))
-        parts_dir = str(store.parts_dir(month))
-        # Cached parts and the regions made only of them are reused here, without a task.
-        part_tasks: dict[str, dict | Delayed] = {
-            j.tile: _reused_part(j, grid, parts_dir) or delayed(make_part, pure=False)(j, grid, parts_dir) for j in jobs
-        }
-        by_region: dict[tuple[int, int, int], list[str]] = {}
-        for j in jobs:
-            bounds, _ = part_geometry(j.bounds, j.epsg, grid)
-            for r in grid.regions(bounds):
-                by_region.setdefault((r.x, r.y, r.z), []).append(j.tile)
-        prev_regions = (previous or {}).get("regions", {})
-        prev_dir = str(previous_dir) if previous_dir else None
-        region_tasks: list[dict | Delayed] = []
-        t = time.perf_counter()
-        for (x, y, z), tiles in sorted(by_region.items()):
-            rid = f"{z}-{x}-{y}"
-            parts = [part_tasks[t] for t in sorted(tiles)]
-            out_dir = str(tmp / "regions" / rid)
-            reused = None
-            if not any(isinstance(p, Delayed) for p in parts):
-                reused = _reused_region(parts, out_dir, prev_regions.get(rid), prev_dir)
-            region_tasks.append(reused or delayed(make_region, pure=False)(
-                (x, y, z), parts, grid, out_dir, str(tmp / "work"), prev_regions.get(rid), prev_dir,
-            ))
-        timings["reuse"] = time.perf_counter() - t
-        t = time.perf_counter()
-        results = _compute_some([*part_tasks.values(), *region_tasks], options)
-        timings["parts_and_regions"] = time.perf_counter() - t
-        part_results, region_results = results[: len(part_tasks)], results[len(part_tasks):]
-
-        skipped = [p for p in scan.problems if not isinstance(p, WrongMonth)]
-        other_months = len(scan.problems) - len(skipped)
-        for r in part_results:
-            if "error" in r:
-                skipped.append(InvalidProduct(r["product"], r["error"]))
-                log.warning("skipped %s", skipped[-1])
-        if not any(r["files"] for r in region_results):
-            reasons = "".join(f"; {s}" for s in skipped[:5])
-            raise BuildFailed(f"{month}: no valid pixel in any product{reasons}")
-
-        t = time.perf_counter()
-        previous_overviews = _previous_overviews(store, previous, previous_dir, region_results)
-        layers, overviews = _finalize_layers(tmp, region_results, grid, previous_overviews,
-                                             described["resolution"]["label"])
-        timings["finalize"] = time.perf_counter() - t
-        timings["total"] = time.perf_counter() - started
-        manifest = _manifest(month, build_id, described, scan.products, jobs, part_results, region_results, skipped,
-                             layers, timings)
-        write_json_atomic(tmp / "manifest.json", manifest)
-        write_json_atomic(tmp / "item.json", mf.stac_item(manifest))
-        kept = {name: store.parts_dir(month) / _overview_name(name, build_id) for name in overviews}
-        for name, path in overviews.items():  # for the next rebuild; a stray until published
-            os.replace(path, kept[name].with_name(f".{kept[name].name}.tmp"))
-        shutil.rmtree(tmp / "work", ignore_errors=True)
-        remove_strays(tmp)  # files of tasks killed with their worker (and run again by Dask)
-        final = store.build_dir(month, build_id)
-        os.rename(tmp, final)
-        store.publish(month, _catalog_entry(manifest, final.relative_to(store.root)))
-        for path in kept.values():
-            os.replace(path.with_name(f".{path.name}.tmp"), path)
-        remove_strays(store.parts_dir(month))
-        for pruned in store.prune(month, options.keep_builds):
-            log.info("pruned old build %s of %s", pruned, month)
-        _prune_parts(store, month, {p.stem for p in kept.values()})
-
-    report = BuildReport(
-        month=month, build_id=build_id, build_dir=final, skipped=skipped, other_months=other_months,
+    progress(Published(month, plan.build_id, timings["total"]))
+    return BuildReport(
+        month=month, build_id=plan.build_id, build_dir=final, skipped=skipped, other_months=found.other_months,
         timings=timings,
-        reused_parts=sum(1 for r in part_results if r.get("reused")),
-        reused_regions=sum(1 for r in region_results if r.get("reused")),
-        built_regions=sum(1 for r in region_results if not r.get("reused")),
+        reused_parts=sum(1 for r in parts if isinstance(r, PartMade) and r.reused),
+        reused_regions=sum(1 for r in regions if r.reused),
+        built_regions=sum(1 for r in regions if not r.reused),
     )
-    log.info("published %s build %s in %.1f s", month, build_id, timings["total"])
-    return report
 
 
-def _read_manifest(build_dir: Path | None) -> dict | None:
-    """A build's manifest, or None."""
-    if build_dir is None:
-        return None
-    try:
-        return json.loads((build_dir / "manifest.json").read_text())
-    except (OSError, ValueError):
-        return None
+def _scan(store: DataStore, month: str, inputs: list[str | Path], options: BuildOptions) -> _Inputs:
+    """Scan the inputs; products the published build recorded with unchanged files are trusted unread."""
+    entry = store.read_catalog().months.get(month)
+    previous_dir = store.build_dir(month, entry.build_id) if entry else None
+    previous = Manifest.read(previous_dir)
+    verified = {} if options.verify_inputs else {i.fingerprint: i for i in (previous.inputs if previous else [])
+                                                  if i.fingerprint}
+    prints: dict[Path, str] = {}
+
+    def quick_check(path: Path) -> L3AProduct | None:
+        """The product as the published build recorded it, if its files' stats did not change."""
+        fp = prints[path.absolute()] = fingerprint(path)  # taken before any read
+        record = verified[fp].product if fp in verified else None
+        return L3AProduct.from_record(path, record, month=month) if record else None
+
+    scan = scan_products(inputs, month=month, trusted=quick_check)
+    if not scan.products:
+        reasons = "; ".join(str(p) for p in scan.problems[:5]) or "no product found"
+        raise BuildFailed(f"no valid L3A product for {month} in the inputs ({reasons})")
+    pixel = min(p.grids["R1"].res for p in scan.products)
+    grid = OutputGrid.for_pixel_size(pixel, options.zoom)
+    if previous and previous.grid.zoom != grid.zoom:
+        previous = None
+    return _Inputs(scan, grid, pixel, previous, previous_dir, prints, {fp: i.sha256 for fp, i in verified.items()})
 
 
-def _compute_some(items: list, options: BuildOptions) -> list:
+def _plan(store: DataStore, month: str, found: _Inputs) -> _Plan:
+    """A new build's folder and tasks; cached parts, and the regions made only of them, are reused without one."""
+    build_id = new_build_id()
+    tmp = store.tmp_build_dir(month, build_id)
+    (tmp / "work").mkdir(parents=True)
+    grid = found.grid
+    jobs = []
+    for p in found.scan.products:
+        fp = found.prints[p.path]
+        jobs.append(_ProductJob(p.tile, str(p.name), str(p.path), dict(p.assets), p.epsg, p.bounds, fp,
+                                found.known.get(fp)))
+    parts_dir = str(store.parts_dir(month))
+    part_tasks: dict[str, PartOutcome | Delayed] = {
+        j.tile: _reused_part(j, grid, parts_dir) or delayed(make_part, pure=False)(j, grid, parts_dir) for j in jobs
+    }
+    by_region: dict[tuple[int, int, int], list[str]] = {}
+    for j in jobs:
+        bounds, _ = part_geometry(j.bounds, j.epsg, grid)
+        for r in grid.regions(bounds):
+            by_region.setdefault((r.x, r.y, r.z), []).append(j.tile)
+    prev_regions = found.previous.regions if found.previous else {}
+    prev_dir = str(found.previous_dir) if found.previous_dir else None
+    region_tasks: list[RegionMade | Delayed] = []
+    for (x, y, z), tiles in sorted(by_region.items()):
+        rid = f"{z}-{x}-{y}"
+        parts = [part_tasks[t] for t in sorted(tiles)]
+        out_dir = str(tmp / "regions" / rid)
+        reused = None
+        if not any(isinstance(p, Delayed) for p in parts):
+            reused = _reused_region(parts, out_dir, prev_regions.get(rid), prev_dir)
+        region_tasks.append(reused or delayed(make_region, pure=False)(
+            (x, y, z), parts, grid, out_dir, str(tmp / "work"), prev_regions.get(rid), prev_dir,
+        ))
+    return _Plan(month, build_id, tmp, jobs, part_tasks, region_tasks)
+
+
+def _run(
+    plan: _Plan, found: _Inputs, options: BuildOptions, progress: Observer, timings: dict[str, float]
+) -> tuple[list[PartOutcome], list[RegionMade], list[InvalidProduct]]:
+    """Compute the plan's tasks: the parts, the regions, and every product skipped (scan and tasks)."""
+    t = time.perf_counter()
+    results = _compute_some([*plan.parts.values(), *plan.regions], options, progress)
+    timings["parts_and_regions"] = time.perf_counter() - t
+    parts, regions = results[: len(plan.parts)], results[len(plan.parts):]
+    skipped = found.skipped
+    for r in parts:
+        if isinstance(r, PartSkipped):
+            skipped.append(InvalidProduct(r.product, r.reason))
+            log.warning("skipped %s", skipped[-1])
+    if not any(r.files for r in regions):
+        reasons = "".join(f"; {s}" for s in skipped[:5])
+        raise BuildFailed(f"{plan.month}: no valid pixel in any product{reasons}")
+    return parts, regions, skipped
+
+
+def _assemble(
+    store: DataStore, found: _Inputs, plan: _Plan, parts: list[PartOutcome], regions: list[RegionMade],
+    skipped: list[InvalidProduct], timings: dict[str, float], started: float,
+) -> tuple[Manifest, dict[str, Path]]:
+    """The month's layers (VRTs, overview COGs) and the manifest; the uncompressed overview rasters by layer.
+
+    ``timings`` gains the finalizing and the total since ``started``.
+    """
+    t = time.perf_counter()
+    previous_overviews = _previous_overviews(store, found.previous, found.previous_dir, regions)
+    layers, overviews = _finalize_layers(plan.tmp, regions, found.grid, previous_overviews, found.label)
+    timings["finalize"] = time.perf_counter() - t
+    timings["total"] = time.perf_counter() - started
+    manifest = mf.build_manifest(plan.month, plan.build_id, found.grid_info, found.scan.products,
+                                 [j.fingerprint for j in plan.jobs], parts, regions, skipped, layers, timings)
+    return manifest, overviews
+
+
+def _compute_some(items: list, options: BuildOptions, progress: Observer) -> list:
     """``items`` with their Delayed ones computed (in one graph; no cluster when there are none)."""
     pending = [i for i, item in enumerate(items) if isinstance(item, Delayed)]
     if not pending:
         return items
-    done = _compute([items[i] for i in pending], options)
+    done = _compute([items[i] for i in pending], options, progress)
     results = list(items)
     for i, value in zip(pending, done, strict=True):
         results[i] = value
     return results
 
 
-def _compute(tasks: list[Delayed], options: BuildOptions) -> list:
+class _TaskCounter(Callback):
+    """Reports the build's tasks as they finish under Dask's synchronous scheduler."""
+
+    def __init__(self, keys: set, progress: Observer) -> None:
+        super().__init__()
+        self.keys, self.progress, self.done = keys, progress, 0
+
+    def _posttask(self, key, result, dsk, state, worker_id) -> None:  # noqa: ANN001 - Dask's signature
+        if key in self.keys:
+            self.done += 1
+            self.progress(TaskDone(self.done, len(self.keys)))
+
+
+def _compute(tasks: list[Delayed], options: BuildOptions, progress: Observer) -> list:
     """Run the graph once: in this process, on a LocalCluster, or on a given scheduler."""
-    show = sys.stderr.isatty() if options.progress is None else options.progress
     if options.scheduler == "sync":
-        return list(dask.compute(*tasks, scheduler="synchronous"))
+        with _TaskCounter({t.key for t in tasks}, progress):
+            return list(dask.compute(*tasks, scheduler="synchronous"))
     from distributed import Client, as_completed
 
     if options.scheduler:
@@ -416,18 +481,8 @@ def _compute(tasks: list[Delayed], options: BuildOptions) -> list:
         client = Client(cluster)
     try:
         futures = client.compute(tasks)
-        bar = None
-        if show:
-            from tqdm import tqdm
-
-            bar = tqdm(total=len(futures), desc="build", unit="task", file=sys.stderr)
         for done, _ in enumerate(as_completed(futures), 1):
-            if bar:
-                bar.update(1)
-            else:
-                log.info("progress %d/%d tasks", done, len(futures))
-        if bar:
-            bar.close()
+            progress(TaskDone(done, len(futures)))
         return client.gather(futures)
     finally:
         client.close()
@@ -449,29 +504,23 @@ def _local_cluster(threads: int) -> LocalCluster:
     return LocalCluster(n_workers=1, threads_per_worker=threads, processes=False, dashboard_address=None)
 
 
-def _overview_name(layer: str, build_id: str) -> str:
-    """File name, in the month's parts folder, of a build's uncompressed overview raster of a layer."""
-    return f"overview-{layer}-{build_id}.tif"
-
-
 def _previous_overviews(
-    store: DataStore, previous: dict | None, previous_dir: Path | None, region_results: list[dict]
+    store: DataStore, previous: Manifest | None, previous_dir: Path | None, region_results: list[RegionMade]
 ) -> dict[str, tuple[Path, Path]]:
     """The previous build's (overview raster, VRT) by layer, when this build has the same regions."""
     if not previous or not previous_dir:
         return {}
-    regions = sorted(r["region"] for r in region_results if r["files"])
-    if regions != sorted(rid for rid, r in previous["regions"].items() if r["files"]):
+    if sorted(r.region for r in region_results if r.files) != previous.filled_regions():
         return {}
-    paths = {name: (store.parts_dir(previous["month"]) / _overview_name(name, previous["build_id"]),
+    paths = {name: (store.parts_dir(previous.month) / overview_name(name, previous.build_id),
                     previous_dir / f"{name}.vrt") for name in LAYERS}
     return {name: pair for name, pair in paths.items() if pair[0].exists() and pair[1].exists()}
 
 
 def _finalize_layers(
-    tmp: Path, region_results: list[dict], grid: OutputGrid, previous_overviews: dict[str, tuple[Path, Path]],
+    tmp: Path, region_results: list[RegionMade], grid: OutputGrid, previous_overviews: dict[str, tuple[Path, Path]],
     resolution_label: str,
-) -> tuple[dict, dict[str, Path]]:
+) -> tuple[dict[str, LayerRecord], dict[str, Path]]:
     """Per layer: a VRT of the region COGs and an overview COG of the whole month.
 
     When the previous build has the same regions, its VRT is copied (same relative sources)
@@ -481,10 +530,10 @@ def _finalize_layers(
     """
     layers = {}
     overviews = {}
-    rebuilt = [r["files"] for r in region_results if r["files"] and not r.get("reused")]
+    rebuilt = [r.files for r in region_results if r.files and not r.reused]
     (tmp / "overview").mkdir()
     for name, layer in LAYERS.items():
-        files = sorted(r["files"][name] for r in region_results if r["files"])
+        files = sorted(r.files[name] for r in region_results if r.files)
         rel = [os.path.relpath(f, tmp) for f in files]
         vrt_path = tmp / f"{name}.vrt"
         overview_src = overviews[name] = tmp / "work" / f"{name}-overview.tif"
@@ -501,104 +550,7 @@ def _finalize_layers(
         if not previous_raster or not paste_regions(previous_raster, overview_src, [f[name] for f in rebuilt], grid):
             warp_overview(vrt_path, overview_src, grid, layer)
         write_cog(overview_src, tmp / "overview" / f"{name}.tif", layer)
-        layers[name] = {
-            "vrt": f"{name}.vrt",
-            "overview": f"overview/{name}.tif",
-            "overview_maxzoom": grid.region_zoom - 1,
-            "bands": list(layer.bands),
-            "dtype": layer.dtype,
-            "nodata": layer.nodata,
-            "description": f"{layer.description}; {resolution_label}",
-        }
+        layers[name] = LayerRecord(vrt=f"{name}.vrt", overview=f"overview/{name}.tif",
+                                   overview_maxzoom=grid.region_zoom - 1, bands=list(layer.bands), dtype=layer.dtype,
+                                   nodata=layer.nodata, description=f"{layer.description}; {resolution_label}")
     return layers, overviews
-
-
-def _manifest(
-    month: str,
-    build_id: str,
-    grid: dict,
-    products: list[L3AProduct],
-    jobs: list[_ProductJob],
-    part_results: list[dict],
-    region_results: list[dict],
-    skipped: list[InvalidProduct],
-    layers: dict,
-    timings: dict[str, float],
-) -> dict:
-    """The build's manifest: inputs, skipped products, coverage, layers, regions, timings."""
-    part_flags: dict[str, list[int]] = {}
-    wins: dict[str, int] = {}
-    france = [0] * 5
-    for r in region_results:
-        france = [a + b for a, b in zip(france, r["france_flags"], strict=True)]
-        for tile, counts in r["part_flags"].items():
-            part_flags[tile] = [a + b for a, b in zip(part_flags.get(tile, [0] * 5), counts, strict=True)]
-        for tile, n in r["part_wins"].items():
-            wins[tile] = wins.get(tile, 0) + n
-    by_tile = {r["tile"]: r for r in part_results}
-    inputs = []
-    left = bottom = float("inf")
-    right = top = float("-inf")
-    for product, job in zip(products, jobs, strict=True):
-        res = by_tile[product.tile]
-        if "part" not in res:
-            continue
-        part: Part = res["part"]
-        left, bottom = min(left, part.bounds[0]), min(bottom, part.bounds[1])
-        right, top = max(right, part.bounds[2]), max(top, part.bounds[3])
-        inputs.append({
-            "name": str(product.name), "tile": product.tile, "path": str(product.path),
-            "size": product.size_bytes(), "sha256": res["checksum"], "fingerprint": job.fingerprint,
-            "product": product.to_record(),
-            "version": "{}.{}".format(*product.name.version),
-            "synthesis_date": product.name.synthesis.date().isoformat(),
-            "part": res["key"], "coverage": mf.percentages(part_flags.get(product.tile, [0] * 5)),
-            "mosaic_pixels": wins.get(product.tile, 0), "warnings": product.warnings,
-            "timings": {k: round(v, 3) for k, v in res.get("timings", {}).items()},
-        })
-    present = {i["tile"] for i in inputs}
-    return {
-        "build_id": build_id,
-        "month": month,
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "software": mf.software(),
-        "grid": grid,
-        "bounds": mf.lonlat_bounds((left, bottom, right, top)),
-        "bounds_3857": [left, bottom, right, top],
-        "coverage": mf.percentages(france),
-        "coverage_scope": "pixels inside the France outline (Natural Earth 1:110m)",
-        "missing_tiles": sorted(set(france_tiles()) - present),
-        "inputs": inputs,
-        "skipped": [{"product": s.product, "reason": s.reason, "kind": type(s).__name__} for s in skipped],
-        "layers": layers,
-        "regions": {r["region"]: {k: v for k, v in r.items() if k != "reused"} | {
-            "files": {k: os.path.basename(v) for k, v in r["files"].items()}} for r in region_results},
-        "timings": {k: round(v, 3) for k, v in timings.items()},
-    }
-
-
-def _catalog_entry(manifest: dict, rel_dir: Path) -> dict:
-    """The catalog's summary of a published build."""
-    return {
-        "build_id": manifest["build_id"],
-        "path": rel_dir.as_posix(),
-        "published": datetime.now(UTC).isoformat(timespec="seconds"),
-        "bounds": manifest["bounds"],
-        "zoom": manifest["grid"]["zoom"],
-        "region_zoom": manifest["grid"]["region_zoom"],
-        "resolution": manifest["grid"]["resolution"],
-        "coverage": manifest["coverage"],
-        "products": len(manifest["inputs"]),
-        "missing_tiles": manifest["missing_tiles"],
-    }
-
-
-def _prune_parts(store: DataStore, month: str, keep: set[str]) -> None:
-    """Delete cached parts no kept build uses, and overview rasters (names) not in ``keep``."""
-    used = set(keep)
-    for build in store.builds_dir(month).iterdir():
-        m = _read_manifest(build) if not build.name.startswith(".") else None
-        used |= {i["part"] for i in (m or {}).get("inputs", [])}
-    for part in store.parts_dir(month).glob("*.tif"):
-        if part.stem not in used:
-            part.unlink(missing_ok=True)

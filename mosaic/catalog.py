@@ -19,7 +19,6 @@ rasterio's) cached of the store.
 from __future__ import annotations
 
 import ctypes
-import json
 import logging
 import os
 import re
@@ -28,11 +27,13 @@ import time
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import TypeVar
 
 import rasterio._env
 import rasterio.env
 from osgeo import gdal
 
+from mosaic.documents import CatalogDocument, CatalogEntry, Document, Manifest
 from mosaic.layers import LAYERS
 from mosaic.store import BUILD_ID_PATTERN, CATALOG
 from processing.errors import MosaiqueError
@@ -51,6 +52,7 @@ class SourceUnavailable(MosaiqueError):
 
 
 log = logging.getLogger("mosaique.catalog")
+D = TypeVar("D", bound=Document)
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,7 @@ class Month:
     region_zoom: int
     bounds: tuple[float, float, float, float]
     """West, south, east, north in degrees."""
-    summary: dict = field(compare=False, hash=False)
+    summary: CatalogEntry = field(compare=False, hash=False)
     """The catalog entry (coverage, products, missing tiles, publication time)."""
     regions: frozenset[str] = field(compare=False, hash=False)
     """Region ids (``z-x-y``) that hold data."""
@@ -148,32 +150,32 @@ def _raise_unless_absent(path: str) -> None:
             raise SourceUnavailable(f"{path}: {message}")
 
 
-def _json(path: str) -> dict:
-    """A JSON file's content ({} if it does not exist); a cut or garbled file is a read failure."""
+def _read(path: str, kind: type[D]) -> D | None:
+    """A JSON document (None if the file does not exist); a cut or garbled file is a read failure."""
     text = read_text(path)
     try:
-        return json.loads(text) if text else {}
-    except ValueError:
-        raise SourceUnavailable(f"{path}: not valid JSON") from None
+        return kind.model_validate_json(text) if text else None
+    except ValueError as e:
+        problem = "not valid JSON" if "json_invalid" in str(e) else f"not a valid {kind.__name__}: {e}"
+        raise SourceUnavailable(f"{path}: {problem}") from None
 
 
 @lru_cache(maxsize=256)
 def _load_month(month: str, build_id: str, folder: str, entry_json: str) -> Month:
     """Build a Month from its catalog entry and manifest (cached by build id: builds never change)."""
-    entry = json.loads(entry_json)
-    manifest = _json(f"{folder}/manifest.json")
-    if not manifest:
+    entry = CatalogEntry.model_validate_json(entry_json)
+    manifest = _read(f"{folder}/manifest.json", Manifest)
+    if manifest is None:
         raise MonthNotFound(f"build {build_id} of {month} has no manifest")
-    regions = frozenset(r for r, info in manifest["regions"].items() if info["files"])
     return Month(
         month=month,
         build_id=build_id,
         folder=folder,
-        zoom=entry["zoom"],
-        region_zoom=entry["region_zoom"],
-        bounds=tuple(entry["bounds"]),
+        zoom=entry.zoom,
+        region_zoom=entry.region_zoom,
+        bounds=tuple(entry.bounds),
         summary=entry,
-        regions=regions,
+        regions=frozenset(manifest.filled_regions()),
     )
 
 
@@ -282,11 +284,11 @@ class Catalog:
             return
         if stamp == self._stamp:
             return
-        raw = _json(path)
+        catalog = _read(path, CatalogDocument) or CatalogDocument()
         try:
             months = {
-                month: _load_month(month, e["build_id"], f"{self.root}/{e['path']}", json.dumps(e, sort_keys=True))
-                for month, e in raw.get("months", {}).items()
+                month: _load_month(month, e.build_id, f"{self.root}/{e.path}", e.model_dump_json())
+                for month, e in catalog.months.items()
             }
         except MonthNotFound as e:  # a published build without its manifest: the store is not whole
             raise SourceUnavailable(f"{path}: {e}") from None
@@ -320,11 +322,11 @@ class Catalog:
         if not re.match(BUILD_ID_PATTERN, build_id):
             raise MonthNotFound(f"build {build_id} of {month} is not available")
         folder = f"{current.folder.rsplit('/', 1)[0]}/{build_id}"
-        manifest = _json(f"{folder}/manifest.json")
-        if manifest.get("month") != month:
+        manifest = _read(f"{folder}/manifest.json", Manifest)
+        if manifest is None or manifest.month != month:
             self._refresh()  # a data directory gone since the catalog was read is unavailable, not "not found"
             raise MonthNotFound(f"build {build_id} of {month} is not available")
-        entry = {**current.summary, "build_id": build_id, "zoom": manifest["grid"]["zoom"],
-                 "region_zoom": manifest["grid"]["region_zoom"], "bounds": manifest["bounds"],
-                 "resolution": manifest["grid"].get("resolution")}
-        return _load_month(month, build_id, folder, json.dumps(entry, sort_keys=True))
+        entry = current.summary.model_copy(update={
+            "build_id": build_id, "zoom": manifest.grid.zoom, "region_zoom": manifest.grid.region_zoom,
+            "bounds": manifest.bounds, "resolution": manifest.grid.kept})
+        return _load_month(month, build_id, folder, entry.model_dump_json())

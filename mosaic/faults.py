@@ -102,14 +102,14 @@ def failing_cleanly(store: DataStore, month: str) -> Iterator[None]:
     The message says what went wrong and what the month still serves; when the fault is not a
     bad input, it also gives the free space of the data directory (a full disk is the usual one).
     """
-    before = store.read_catalog()["months"].get(month, {}).get("build_id")
+    before = store.read_catalog().build_id(month)
     with gdal_errors() as messages:
         try:
             yield
         except Exception as exc:
             space = _free_space(store)
             store.clean_leftovers(month)
-            after = store.read_catalog()["months"].get(month, {}).get("build_id")
+            after = store.read_catalog().build_id(month)
             if isinstance(exc, TaskFailed) or not isinstance(exc, MosaiqueError):
                 reason = f"{exc if isinstance(exc, TaskFailed) else explain(exc, messages)} ({space})"
             else:

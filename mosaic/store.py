@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+from mosaic.documents import CatalogDocument, CatalogEntry
 from processing.errors import MosaiqueError
 from processing.naming import parse_month
 
@@ -124,7 +125,7 @@ class DataStore:
         for folder in (self.builds_dir(month), self.parts_dir(month)):
             if folder.is_dir():
                 removed += folder.glob(".*tmp*")
-        published = self.read_catalog()["months"].get(month, {}).get("build_id")
+        published = self.read_catalog().build_id(month)
         if published and self.builds_dir(month).is_dir():
             builds = self.builds_dir(month).iterdir()
             removed += [p for p in builds if not p.name.startswith(".") and p.name > published]
@@ -144,30 +145,29 @@ class DataStore:
         return self.builds_dir(month) / build_id
 
     # -- catalog ---------------------------------------------------------------------------
-    def read_catalog(self) -> dict:
+    def read_catalog(self) -> CatalogDocument:
         """The published catalog (empty when nothing is published)."""
         try:
-            return json.loads((self.root / CATALOG).read_text())
+            return CatalogDocument.parse((self.root / CATALOG).read_bytes())
         except FileNotFoundError:
-            return {"version": 1, "months": {}}
+            return CatalogDocument(version=1, months={})
 
-    def publish(self, month: str, entry: dict) -> None:
+    def publish(self, month: str, entry: CatalogEntry) -> None:
         """Point the catalog's ``month`` at a finished build, in one atomic replace."""
         self.root.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.root / ".catalog.lock", os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)  # serialises publishers of different months
             catalog = self.read_catalog()
-            catalog["months"][month] = entry
-            catalog["months"] = dict(sorted(catalog["months"].items()))
-            catalog["updated"] = datetime.now(UTC).isoformat(timespec="seconds")
-            write_json_atomic(self.root / CATALOG, catalog)
+            catalog.months = dict(sorted({**catalog.months, month: entry}.items()))
+            catalog.updated = datetime.now(UTC).isoformat(timespec="seconds")
+            write_json_atomic(self.root / CATALOG, catalog.to_json())
         finally:
             os.close(fd)
 
     def prune(self, month: str, keep: int) -> list[str]:
         """Delete all but the ``keep`` newest builds of a month (never the published one)."""
-        current = self.read_catalog()["months"].get(month, {}).get("build_id")
+        current = self.read_catalog().build_id(month)
         folder = self.builds_dir(month)
         builds = sorted((p.name for p in folder.iterdir() if not p.name.startswith(".")), reverse=True)
         kept = set(builds[: max(1, keep)]) | {current}

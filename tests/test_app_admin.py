@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import time
@@ -126,9 +127,20 @@ def test_a_build_request_can_ask_to_verify_every_input(server: str, data: Path) 
         assert Catalog(data).get(MONTH).build_id == before  # up to date: nothing rebuilt
         r = client.post("/api/admin/builds", json={"month": MONTH, "inputs": ["july"], "verify_inputs": True})
         assert r.status_code == 202 and r.json()["verify_inputs"] is True, r.text
+        seen = []
+        while (job := client.get(f"/api/admin/builds/{r.json()['id']}").json())["state"] in ("queued", "running"):
+            seen.append(job["progress"])
+            time.sleep(0.05)
         done = wait_for(client, r.json()["id"])
         assert done["state"] == "succeeded" and done["build_id"] != before, done
         assert Catalog(data).get(MONTH).build_id == done["build_id"]
+    # Every part and region was a task (nothing is trusted unread); the runner reported each one.
+    manifest = json.loads(Path(Catalog(data).get(MONTH).folder, "manifest.json").read_text())
+    tasks = len(manifest["inputs"]) + len(manifest["regions"])
+    assert done["progress"] == {"done": tasks, "total": tasks}, done
+    reported = [p for p in seen if p is not None]
+    assert reported and all(p["total"] == tasks and 0 <= p["done"] <= tasks for p in reported), seen
+    assert [p["done"] for p in reported] == sorted(p["done"] for p in reported)
 
 
 def test_a_job_history_from_before_verify_inputs_is_upgraded(tmp_path: Path) -> None:

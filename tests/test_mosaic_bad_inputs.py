@@ -54,7 +54,7 @@ def build_args(data: Path, *inputs: Path) -> list[str]:
 def leftovers(data: Path) -> list[Path]:
     """Temporary files of builds, and finished builds not in the catalog."""
     month = data / "months" / MONTH
-    published = DataStore(data).read_catalog()["months"][MONTH]["build_id"]
+    published = DataStore(data).read_catalog().months[MONTH].build_id
     builds = [p for p in (month / "builds").iterdir() if p.name != published]
     return builds + list((month / "parts").glob(".*"))
 
@@ -64,7 +64,7 @@ def test_bad_input_alone_fails_naming_it_and_leaves_the_month_as_it_was(
     kind: str, bad: dict[str, Path], published: Path
 ) -> None:
     before = snapshot(published)
-    served = DataStore(published).read_catalog()["months"][MONTH]["build_id"]
+    served = DataStore(published).read_catalog().months[MONTH].build_id
     path = bad[kind]
     with pytest.raises(BuildFailed) as failed:
         build_month(published, MONTH, [path], SYNC)
@@ -103,13 +103,13 @@ def test_bad_inputs_among_good_ones_are_skipped_and_the_month_republished(
                              as_zip=True, workers=1)
     older = generate_products(tmp_path / "older", tiles=["T31TCH"], months=[MONTH], pixel_size=PIXEL, as_zip=True,
                               workers=1, version=(1, 0))
-    first = DataStore(data).read_catalog()["months"][MONTH]["build_id"]
+    first = DataStore(data).read_catalog().months[MONTH].build_id
     done = run_cli(*build_args(data, tmp_path / "good", *older, *bad.values()))
     code, err = done.returncode, done.stderr
     assert code == 3, err
-    entry = DataStore(data).read_catalog()["months"][MONTH]
-    assert entry["build_id"] != first and entry["products"] == len(good)
-    manifest = json.loads((data / entry["path"] / "manifest.json").read_text())
+    entry = DataStore(data).read_catalog().months[MONTH]
+    assert entry.build_id != first and entry.products == len(good)
+    manifest = json.loads((data / entry.path / "manifest.json").read_text())
     assert sorted(i["name"] for i in manifest["inputs"]) == sorted(p.name.removesuffix(".zip") for p in good)
     skipped = [f"{s['product']}: {s['reason']}" for s in manifest["skipped"]]
     assert f"{older[0].name.removesuffix('.zip')}: superseded by" in "\n".join(skipped)

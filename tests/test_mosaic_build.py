@@ -45,7 +45,7 @@ def built(inputs: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path,
 
 def month_dir(data: Path) -> Path:
     """Folder of the published build of MONTH."""
-    return data / DataStore(data).read_catalog()["months"][MONTH]["path"]
+    return data / DataStore(data).read_catalog().months[MONTH].path
 
 
 def mosaic_pixel(vrt: Path, lon: float, lat: float) -> tuple[np.ndarray, tuple[float, float]]:

@@ -50,7 +50,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def fresh_copy(world: Path, data: Path) -> tuple[dict[str, str], str]:
     """Copy the published data of ``world`` to ``data``; its snapshot and its published build id."""
     shutil.copytree(world / "data", data)
-    return snapshot(data), DataStore(data).read_catalog()["months"][MONTH]["build_id"]
+    return snapshot(data), DataStore(data).read_catalog().months[MONTH].build_id
 
 
 def build_cmd(world: Path, data: Path, scheduler: str | None = "sync") -> list[str]:
@@ -67,7 +67,7 @@ def month_dir(data: Path) -> Path:
 
 def leftovers(data: Path) -> list[Path]:
     """What a dead build leaves: temporary files and folders, finished builds not in the catalog."""
-    published = DataStore(data).read_catalog()["months"][MONTH]["build_id"]
+    published = DataStore(data).read_catalog().months[MONTH].build_id
     builds = month_dir(data) / "builds"
     return [*builds.glob(".tmp-*"), *(month_dir(data) / "parts").glob(".*"),
             *(b for b in builds.iterdir() if not b.name.startswith(".") and b.name > published)]
@@ -158,7 +158,7 @@ def test_sigkill_at_each_stage_loses_nothing_and_the_next_build_cleans_up(
     after = build_month(data, MONTH, inputs, SYNC)
     assert leftovers(data) == []
     assert sorted(p.name for p in (month_dir(data) / "builds").iterdir()) == [served, after.build_id]
-    assert DataStore(data).read_catalog()["months"][MONTH]["build_id"] == after.build_id
+    assert DataStore(data).read_catalog().months[MONTH].build_id == after.build_id
     assert len(json.loads((after.build_dir / "manifest.json").read_text())["inputs"]) == len(PUBLISHED + MORE)
 
 
@@ -198,7 +198,7 @@ def test_full_disk_fails_cleanly_and_the_next_build_succeeds(free_kb: int, small
     assert snapshot(data) == before
     assert leftovers(data) == []  # removed by the failed build itself
     after = build_month(data, MONTH, inputs, SYNC)
-    assert DataStore(data).read_catalog()["months"][MONTH]["build_id"] == after.build_id
+    assert DataStore(data).read_catalog().months[MONTH].build_id == after.build_id
     assert leftovers(data) == []
 
 
@@ -233,14 +233,14 @@ def test_dask_worker_killed_mid_build_is_retried_or_fails_cleanly(
     _, err = proc.communicate(timeout=300)
     if allowed_failures:
         assert proc.returncode == 0, err
-        entry = DataStore(data).read_catalog()["months"][MONTH]
-        assert entry["products"] == len(PUBLISHED + MORE)
+        entry = DataStore(data).read_catalog().months[MONTH]
+        assert entry.products == len(PUBLISHED + MORE)
         reference = build_month(tmp_path / "ref", MONTH, inputs, SYNC)
         for layer in ("reflectance", "flags", "dates"):
-            with rasterio.open(data / entry["path"] / f"{layer}.vrt") as a, \
+            with rasterio.open(data / entry.path / f"{layer}.vrt") as a, \
                     rasterio.open(reference.build_dir / f"{layer}.vrt") as b:
                 np.testing.assert_array_equal(a.read(), b.read())
-        assert not [p for p in (data / entry["path"]).rglob(".*")], "temporary files in the published build"
+        assert not [p for p in (data / entry.path).rglob(".*")], "temporary files in the published build"
     else:
         assert proc.returncode == 1, err
         assert "KilledWorker" in err and f"nothing was published ({MONTH} still serves build {served})" in err

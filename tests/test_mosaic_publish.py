@@ -73,7 +73,7 @@ def test_month_without_valid_products_fails_and_publishes_nothing(tmp_path: Path
                    "--data-dir", str(tmp_path / "data"))
     assert done.returncode == 1
     assert "no valid L3A product" in done.stderr
-    assert DataStore(tmp_path / "data").read_catalog()["months"] == {}
+    assert DataStore(tmp_path / "data").read_catalog().months == {}
 
 
 def test_incremental_rebuild_redoes_only_the_changed_product(inputs: Path, tmp_path: Path) -> None:
@@ -148,8 +148,8 @@ def test_unchanged_inputs_are_trusted_by_their_stats_and_verified_on_request(
                    "--data-dir", str(data))
     assert done.returncode == 3, done.stderr
     assert f"{damaged.stem}: corrupt zip member" in done.stderr and "_FRC_B3.tif (Bad CRC-32" in done.stderr
-    entry = DataStore(data).read_catalog()["months"][MONTH]
-    manifest = json.loads((data / entry["path"] / "manifest.json").read_text())
+    entry = DataStore(data).read_catalog().months[MONTH]
+    manifest = json.loads((data / entry.path / "manifest.json").read_text())
     assert sorted(i["tile"] for i in manifest["inputs"]) == sorted(set(TILES) - {"T31TDJ"})
 
 
@@ -181,7 +181,7 @@ def test_kill_9_mid_build_leaves_the_published_month_intact(inputs: Path, tmp_pa
     assert snapshot(data) == before
     after = build_month(data, MONTH, [inputs, *more], SYNC)
     assert not any(builds.glob(".tmp-*"))
-    assert DataStore(data).read_catalog()["months"][MONTH]["build_id"] == after.build_id
+    assert DataStore(data).read_catalog().months[MONTH].build_id == after.build_id
     assert len(json.loads((after.build_dir / "manifest.json").read_text())["inputs"]) == 8
 
 
@@ -190,7 +190,7 @@ def test_retention_prunes_old_builds_but_never_the_published_one(inputs: Path, t
     ids = [build_month(data, MONTH, [inputs], BuildOptions(scheduler="sync", keep_builds=2, force=True)).build_id for _ in range(3)]
     kept = sorted(p.name for p in (data / "months" / MONTH / "builds").iterdir())
     assert kept == ids[1:]
-    assert DataStore(data).read_catalog()["months"][MONTH]["build_id"] == ids[-1]
+    assert DataStore(data).read_catalog().months[MONTH].build_id == ids[-1]
 
 
 def test_build_on_a_dask_localcluster_given_by_scheduler_address(inputs: Path, tmp_path: Path) -> None:
@@ -201,8 +201,8 @@ def test_build_on_a_dask_localcluster_given_by_scheduler_address(inputs: Path, t
                        "--data-dir", str(tmp_path / "data"))
     assert done.returncode == 0, done.stderr
     reference = build_month(tmp_path / "ref", MONTH, [inputs], SYNC)
-    published = DataStore(tmp_path / "data").read_catalog()["months"][MONTH]
-    with rasterio.open(tmp_path / "data" / published["path"] / "reflectance.vrt") as a, \
+    published = DataStore(tmp_path / "data").read_catalog().months[MONTH]
+    with rasterio.open(tmp_path / "data" / published.path / "reflectance.vrt") as a, \
             rasterio.open(reference.build_dir / "reflectance.vrt") as b:
         np.testing.assert_array_equal(a.read(), b.read())
     shutil.rmtree(tmp_path / "ref")
