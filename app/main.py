@@ -67,7 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application for one data directory."""
     settings = settings or Settings()
     catalog = Catalog(settings.data_dir, ttl=settings.catalog_ttl)
-    configure_reads(settings.gdal_cachemax, settings.http_timeout, settings.http_retries)  # process-wide
+    configure_reads(settings.gdal_cachemax, settings.http_timeout, settings.http_retries)  # all GDAL settings
     numexpr.set_num_threads(1)  # expressions (NDVI) run in the request's thread: a pool per call only adds waits
     app = FastAPI(
         title="Mosaïque",
@@ -97,7 +97,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         img_part_dependency=BoundedPartParams,
         layer_dependency=band_params,  # expressions may name the bands (B4, B8...)
         process_dependency=bounded_algorithm,
-        environment_dependency=lambda: {"GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR"},  # cache: configure_reads
     )
     stored = prerendered_router(catalog)
     app.include_router(stored)  # before the tiler: its paths are more specific

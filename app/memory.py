@@ -12,7 +12,6 @@ import ctypes
 import ctypes.util
 import os
 
-import rasterio._env
 from osgeo import gdal
 
 M_ARENA_MAX = -8  # glibc's malloc.h
@@ -31,12 +30,6 @@ def limit_malloc_arenas(arenas: int) -> bool:
         return False
 
 
-def block_cache_used() -> dict[str, int]:
-    """Bytes in the raster block cache of each GDAL library in the process (osgeo's and rasterio's,
-    one entry when they are the same library)."""
-    used: dict[int | None, tuple[str, int]] = {}
-    for name, module in (("osgeo", gdal._gdal), ("rasterio", rasterio._env)):
-        function = ctypes.CDLL(module.__file__).GDALGetCacheUsed64  # resolved through the module's own GDAL
-        function.restype = ctypes.c_int64
-        used.setdefault(ctypes.cast(function, ctypes.c_void_p).value, (name, function()))
-    return dict(used.values())
+def block_cache_used() -> int:
+    """Bytes in GDAL's raster block cache (one GDAL library per process: osgeo and rasterio share it)."""
+    return gdal.GetCacheUsed()

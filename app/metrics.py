@@ -84,12 +84,9 @@ class MemoryCollector:
     """GDAL's block caches and the kept readers, read at each scrape: what an RSS that grows is made of."""
 
     def collect(self) -> Iterator[Metric]:
-        """Bytes in each GDAL library's block cache (at most MOSAIQUE_GDAL_CACHEMAX each), readers kept."""
-        cache = GaugeMetricFamily("mosaique_gdal_block_cache_bytes", "Bytes in GDAL's raster block cache, by "
-                                  "GDAL library in the process.", labels=["library"])
-        for library, used in block_cache_used().items():
-            cache.add_metric([library], used)
-        yield cache
+        """Bytes in GDAL's block cache (at most MOSAIQUE_GDAL_CACHEMAX), readers kept."""
+        yield GaugeMetricFamily("mosaique_gdal_block_cache_bytes", "Bytes in GDAL's raster block cache.",
+                                value=block_cache_used())
         yield GaugeMetricFamily("mosaique_kept_readers", "Idle open readers kept for the next request.",
                                 value=kept_readers())
 

@@ -47,8 +47,15 @@ log = logging.getLogger("mosaique.app")
 
 
 def cache_file(name: str) -> Path:
-    """Where a file derived from an installed package is kept: in the virtualenv, else in the temp dir."""
-    for folder in (Path(sys.prefix) / "share" / "mosaique", Path(tempfile.gettempdir()) / "mosaique"):
+    """Where a file derived from an installed package is kept: in the virtualenv, else in the temp dir.
+
+    A file already there is used even in a read-only virtualenv (the Docker image makes it at build time).
+    """
+    folders = (Path(sys.prefix) / "share" / "mosaique", Path(tempfile.gettempdir()) / "mosaique")
+    made = next((folder / name for folder in folders if (folder / name).exists()), None)
+    if made:
+        return made
+    for folder in folders:
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError:

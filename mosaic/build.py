@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING
 
 import dask
 import morecantile
-import rasterio
 from dask.callbacks import Callback
 from dask.delayed import Delayed, delayed
 from osgeo import gdal
@@ -32,6 +31,7 @@ from mosaic.cog import write_cog
 from mosaic.compose import compose_region
 from mosaic.documents import GridInfo, LayerRecord, Manifest, RegionRecord
 from mosaic.faults import BuildFailed, failing_cleanly, task
+from mosaic.gdalconfig import configure_gdal
 from mosaic.grid import OutputGrid
 from mosaic.layers import LAYERS
 from mosaic.overview import paste_regions, warp_overview
@@ -40,6 +40,7 @@ from mosaic.progress import BarProgress, LogProgress, Observer, Planned, Publish
 from mosaic.publish import overview_name, publish_build
 from mosaic.results import PartMade, PartOutcome, PartSkipped, RegionMade, made
 from mosaic.store import DataStore, new_build_id
+from mosaic.written import close, written
 from processing.errors import InvalidProduct, WrongMonth
 from processing.identity import checksum, fingerprint
 from processing.naming import parse_month
@@ -53,9 +54,8 @@ log = logging.getLogger("mosaique.build")
 gdal.UseExceptions()
 
 EXIT_OK = 0
-EXIT_FAILED = 1
 EXIT_SKIPPED = 3
-"""Exit codes: success, failure (nothing published), success with bad products skipped."""
+"""Exit codes: success, success with bad products skipped (a failure exits 1: app/cli.py)."""
 
 
 @dataclass
@@ -118,16 +118,15 @@ class _ProductJob:
 
 
 GDAL_CACHE_MB = 256
-"""Block cache of each GDAL (osgeo's and rasterio's own) in a task; their default, 5 % of the
-RAM each, let a 10 m build grow to 2 GB per worker."""
+"""GDAL's block cache in a build process; its default, 5 % of the RAM, let a 10 m build grow to
+2 GB per worker."""
 
 
 @contextmanager
 def _task_env() -> Iterator[None]:
-    """Bound the block caches of both GDALs for one task."""
-    gdal.SetCacheMax(GDAL_CACHE_MB * 1024 * 1024)
-    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB):
-        yield
+    """Bound GDAL's block cache in the process running the task (a Dask worker may be another one)."""
+    configure_gdal(GDAL_CACHE_MB)
+    yield
 
 
 def _spare_threads() -> int:
@@ -534,19 +533,14 @@ def _finalize_layers(
     (tmp / "overview").mkdir()
     for name, layer in LAYERS.items():
         files = sorted(r.files[name] for r in region_results if r.files)
-        rel = [os.path.relpath(f, tmp) for f in files]
         vrt_path = tmp / f"{name}.vrt"
         overview_src = overviews[name] = tmp / "work" / f"{name}-overview.tif"
         previous_raster, previous_vrt = previous_overviews.get(name, (None, None))
         if previous_vrt:
             shutil.copyfile(previous_vrt, vrt_path)
-        else:
-            cwd = os.getcwd()
-            os.chdir(tmp)  # relative source paths keep the build folder relocatable
-            try:
-                gdal.BuildVRT(vrt_path.name, rel).FlushCache()
-            finally:
-                os.chdir(cwd)
+        else:  # GDAL writes the sources relative to the VRT: the build folder stays relocatable
+            with written(vrt_path):  # closed raising errors and read back: a full disk raises
+                close(gdal.BuildVRT(str(vrt_path), [os.path.abspath(f) for f in files]))
         if not previous_raster or not paste_regions(previous_raster, overview_src, [f[name] for f in rebuilt], grid):
             warp_overview(vrt_path, overview_src, grid, layer)
         write_cog(overview_src, tmp / "overview" / f"{name}.tif", layer)

@@ -12,13 +12,11 @@ A store that cannot be read right now (a local data directory that is missing, a
 other than 404, a timeout, a truncated body) raises :class:`SourceUnavailable`, never a "not
 found": the server answers 503 and tries again. A remote catalog that cannot be re-read keeps
 the months last read. GDAL remembers failed remote reads as well as good ones, so
-:meth:`Catalog.forget_failures` drops what both GDAL libraries in the process (osgeo's and
-rasterio's) cached of the store.
+:meth:`Catalog.forget_failures` drops what GDAL cached of the store.
 """
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import os
 import re
@@ -29,11 +27,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TypeVar
 
-import rasterio._env
-import rasterio.env
 from osgeo import gdal
 
 from mosaic.documents import CatalogDocument, CatalogEntry, Document, Manifest
+from mosaic.gdalconfig import configure_gdal
 from mosaic.layers import LAYERS
 from mosaic.store import BUILD_ID_PATTERN, CATALOG
 from processing.errors import MosaiqueError
@@ -200,40 +197,25 @@ def _remote_stamp(path: str) -> tuple[int, int] | None:
 
 
 def configure_reads(cache_mb: int, http_timeout: float, http_retries: int) -> None:
-    """Process-wide GDAL settings for reading published months, in both GDAL libraries of the process.
+    """Process-wide GDAL settings for reading published months (osgeo and rasterio share one GDAL).
 
-    The block cache is set once for the process: GDAL has one cache, and ``rasterio.Env`` takes an
-    integer GDAL_CACHEMAX as bytes and puts the default (5 % of RAM) back on exit. Every HTTP
-    request to a remote store is bounded by ``http_timeout`` seconds (connecting included) and
-    retried ``http_retries`` times on transient errors (429, 5xx, timeouts).
+    The block cache is set once for the process. Every HTTP request to a remote store is bounded
+    by ``http_timeout`` seconds (connecting included) and retried ``http_retries`` times on
+    transient errors (429, 5xx, timeouts).
     """
     timeout = str(max(1, round(http_timeout)))
-    options = {
-        "GDAL_CACHEMAX": str(cache_mb),  # MB
+    configure_gdal(cache_mb, {
         "GDAL_HTTP_TIMEOUT": timeout,
         "GDAL_HTTP_CONNECTTIMEOUT": timeout,
         "GDAL_HTTP_MAX_RETRY": str(http_retries),
         "GDAL_HTTP_RETRY_DELAY": "0.5",
         "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",  # no directory listing requests
-    }
-    for key, value in options.items():
-        gdal.SetConfigOption(key, value)
-        rasterio.env.set_gdal_config(key, cache_mb * 2**20 if key == "GDAL_CACHEMAX" else value)
-    gdal.SetCacheMax(cache_mb * 2**20)  # osgeo's GDAL read its cache size already
-
-
-@lru_cache(maxsize=1)
-def _rasterio_gdal() -> ctypes.CDLL:
-    """The GDAL library rasterio is linked to (its wheel bundles its own), for what rasterio does not wrap."""
-    lib = ctypes.CDLL(rasterio._env.__file__)  # symbols resolve through the module's own dependencies
-    lib.VSICurlPartialClearCache.argtypes = [ctypes.c_char_p]
-    return lib
+    })
 
 
 def forget_cached_reads(prefix: str) -> None:
     """Drop what GDAL's network file systems cached under ``prefix`` (file sizes, blocks, failures)."""
     gdal.VSICurlPartialClearCache(prefix)
-    _rasterio_gdal().VSICurlPartialClearCache(prefix.encode())
 
 
 class Catalog:

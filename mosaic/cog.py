@@ -9,12 +9,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import rasterio
 from osgeo import gdal
 from osgeo_utils.samples.validate_cloud_optimized_geotiff import validate
-from rasterio.enums import Resampling
 
 from mosaic.layers import Layer
+from mosaic.written import close, flushed, written
 
 gdal.UseExceptions()
 
@@ -63,14 +62,16 @@ def add_overviews(scratch: str | Path, layer: Layer) -> None:
 
     Done once on the uncompressed scratch file, the COG driver then only copies them: left to
     itself it computes them from the source into a compressed temporary file and copies that,
-    which took twice as long (docs/benchmarks.md).
+    which took twice as long (docs/benchmarks.md). Written through osgeo and read back
+    (:mod:`mosaic.written`).
     """
-    with rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True, GDAL_TIFF_OVR_BLOCKSIZE=BLOCK), rasterio.open(scratch, "r+") as ds:
-        for index, name in enumerate(layer.bands[: ds.count], 1):
-            ds.set_band_description(index, name)
-        factors = overview_factors(ds.width, ds.height)
+    with written(scratch), gdal_config(GDAL_TIFF_INTERNAL_MASK="YES", GDAL_TIFF_OVR_BLOCKSIZE=str(BLOCK)), \
+            flushed(gdal.Open(str(scratch), gdal.GA_Update)) as ds:
+        for index, name in enumerate(layer.bands[: ds.RasterCount], 1):
+            ds.GetRasterBand(index).SetDescription(name)
+        factors = overview_factors(ds.RasterXSize, ds.RasterYSize)
         if factors:
-            ds.build_overviews(factors, Resampling[layer.overview_resampling.lower()])
+            ds.BuildOverviews(layer.overview_resampling, factors)
 
 
 def write_cog(scratch: str | Path, dst: Path, layer: Layer, threads: int = 1) -> Path:
@@ -78,10 +79,9 @@ def write_cog(scratch: str | Path, dst: Path, layer: Layer, threads: int = 1) ->
     add_overviews(scratch, layer)
     tmp = dst.with_name(f".{dst.name}.{uuid.uuid4().hex}.tmp")
     try:
-        with gdal_config(GDAL_NUM_THREADS=str(threads), GDAL_TIFF_INTERNAL_MASK="YES"):
+        with written(tmp), gdal_config(GDAL_NUM_THREADS=str(threads), GDAL_TIFF_INTERNAL_MASK="YES"):
             options = [*cog_options(layer, threads), "OVERVIEWS=FORCE_USE_EXISTING"]
-            ds = gdal.Translate(str(tmp), str(scratch), format="COG", creationOptions=options)
-            ds = None  # noqa: F841 - closing flushes the file
+            close(gdal.Translate(str(tmp), str(scratch), format="COG", creationOptions=options))
         os.replace(tmp, dst)
     finally:
         tmp.unlink(missing_ok=True)

@@ -9,21 +9,25 @@ from __future__ import annotations
 import shutil
 import time
 import uuid
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import morecantile
 import numpy as np
 import rasterio
+from osgeo import gdal, gdal_array
+from rasterio.crs import CRS
 from rasterio.features import geometry_mask
 from rasterio.warp import transform_geom
 from rasterio.windows import Window
 
-from mosaic.cog import BLOCK, write_cog
+from mosaic.cog import BLOCK, gdal_config, write_cog
 from mosaic.grid import OutputGrid
 from mosaic.layers import DATES, FLAGS, LAYERS, REFLECTANCE, TRUECOLOR, render_truecolor
 from mosaic.parts import Part
 from mosaic.select import Compositor
+from mosaic.written import flushed, written
 from processing.layout import NODATA, Flag
 from processing.tiles import france_outline
 
@@ -52,16 +56,20 @@ class RegionResult:
     """Seconds spent compositing and writing COGs."""
 
 
-def _profile(layer_name: str, size: int, transform: rasterio.Affine) -> dict:
+def _create_scratch(path: Path, layer_name: str, size: int, transform: rasterio.Affine) -> gdal.Dataset:
+    """An empty scratch GTiff of a layer over a region (tiled, pixel-interleaved, sparse), open for writing."""
     layer = LAYERS[layer_name]
-    profile = {
-        "driver": "GTiff", "width": size, "height": size, "count": len(layer.bands),
-        "dtype": layer.dtype, "crs": "EPSG:3857", "transform": transform,
-        "tiled": True, "blockxsize": BLOCK, "blockysize": BLOCK, "interleave": "pixel", "sparse_ok": True,
-    }
+    options = [f"BLOCKXSIZE={BLOCK}", f"BLOCKYSIZE={BLOCK}", "TILED=YES", "INTERLEAVE=PIXEL", "SPARSE_OK=TRUE"]
+    ds = gdal.GetDriverByName("GTiff").Create(str(path), size, size, len(layer.bands),
+                                              gdal_array.NumericTypeCodeToGDALTypeCode(np.dtype(layer.dtype)), options)
+    ds.SetGeoTransform(transform.to_gdal())
+    ds.SetProjection(CRS.from_epsg(3857).to_wkt())
     if layer.nodata is not None:
-        profile["nodata"] = layer.nodata
-    return profile
+        for index in range(1, len(layer.bands) + 1):
+            ds.GetRasterBand(index).SetNoDataValue(layer.nodata)
+    else:  # masked by an internal mask band (GDAL_TIFF_INTERNAL_MASK)
+        ds.CreateMaskBand(gdal.GMF_PER_DATASET)
+    return ds
 
 
 def compose_region(
@@ -83,31 +91,27 @@ def compose_region(
     tmp = work_dir / f"{rid}.{uuid.uuid4().hex}"
     tmp.mkdir(parents=True)
     try:
-        with rasterio.Env(GDAL_NUM_THREADS=str(threads)), _LayerWriters(tmp, size, transform) as outs:
-            sources = [rasterio.open(p.path) for p in parts]
-            try:
-                any_valid = False
-                started = time.perf_counter()
-                for row0 in range(0, size, CHUNK_ROWS):
-                    h = min(CHUNK_ROWS, size - row0)
-                    comp = _composite_chunk(parts, sources, grid, reg_col, reg_row + row0, size, h, result)
-                    window = Window(0, row0, size, h)
-                    chunk_transform = rasterio.windows.transform(window, transform)
-                    in_france = ~geometry_mask([france], (h, size), chunk_transform)
-                    counts = np.bincount(comp.flags[in_france], minlength=5)[:5]
-                    result.france_flags = [a + int(b) for a, b in zip(result.france_flags, counts, strict=True)]
-                    if not comp.valid.any():
-                        continue
-                    any_valid = True
-                    outs[REFLECTANCE.name].write(comp.bands, window=window)
-                    outs[FLAGS.name].write(comp.flags[None], window=window)
-                    outs[DATES.name].write(comp.dates[None], window=window)
-                    rgb, mask = render_truecolor(comp.bands)
-                    outs[TRUECOLOR.name].write(rgb, window=window)
-                    outs[TRUECOLOR.name].write_mask(mask, window=window)
-            finally:
-                for src in sources:
-                    src.close()
+        with gdal_config(GDAL_NUM_THREADS=str(threads), GDAL_TIFF_INTERNAL_MASK="YES"), ExitStack() as stack:
+            outs = _scratch_files(stack, tmp, size, transform)
+            sources = [stack.enter_context(rasterio.open(p.path)) for p in parts]
+            any_valid = False
+            started = time.perf_counter()
+            for row0 in range(0, size, CHUNK_ROWS):
+                h = min(CHUNK_ROWS, size - row0)
+                comp = _composite_chunk(parts, sources, grid, reg_col, reg_row + row0, size, h, result)
+                chunk_transform = rasterio.windows.transform(Window(0, row0, size, h), transform)
+                in_france = ~geometry_mask([france], (h, size), chunk_transform)
+                counts = np.bincount(comp.flags[in_france], minlength=5)[:5]
+                result.france_flags = [a + int(b) for a, b in zip(result.france_flags, counts, strict=True)]
+                if not comp.valid.any():
+                    continue
+                any_valid = True
+                outs[REFLECTANCE.name].WriteArray(comp.bands, 0, row0)
+                outs[FLAGS.name].WriteArray(comp.flags[None], 0, row0)
+                outs[DATES.name].WriteArray(comp.dates[None], 0, row0)
+                rgb, mask = render_truecolor(comp.bands)
+                outs[TRUECOLOR.name].WriteArray(rgb, 0, row0)
+                outs[TRUECOLOR.name].GetRasterBand(1).GetMaskBand().WriteArray(mask, 0, row0)
         result.timings["composite"] = time.perf_counter() - started
         started = time.perf_counter()
         if any_valid:
@@ -122,24 +126,15 @@ def compose_region(
     return result
 
 
-class _LayerWriters:
-    """Context manager opening one temporary tiled GeoTIFF per layer."""
-
-    def __init__(self, folder: Path, size: int, transform: rasterio.Affine) -> None:
-        self.folder, self.size, self.transform = folder, size, transform
-        self.datasets: dict[str, rasterio.io.DatasetWriter] = {}
-
-    def __enter__(self) -> dict[str, rasterio.io.DatasetWriter]:
-        with rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True):
-            for name in LAYERS:
-                self.datasets[name] = rasterio.open(
-                    self.folder / f"{name}.tif", "w", **_profile(name, self.size, self.transform)
-                )
-        return self.datasets
-
-    def __exit__(self, *exc: object) -> None:
-        for ds in self.datasets.values():
-            ds.close()
+def _scratch_files(stack: ExitStack, folder: Path, size: int, transform: rasterio.Affine) -> dict[str, gdal.Dataset]:
+    """One scratch GTiff per layer, open for writing until ``stack`` closes: then flushed, closed and read back
+    (:mod:`mosaic.written`), or closed quietly if the stack unwinds on an error."""
+    outs = {}
+    for name in LAYERS:
+        path = folder / f"{name}.tif"
+        stack.enter_context(written(path))
+        outs[name] = stack.enter_context(flushed(_create_scratch(path, name, size, transform)))
+    return outs
 
 
 def _composite_chunk(

@@ -23,6 +23,7 @@ from osgeo import gdal
 from mosaic.cog import gdal_config
 from mosaic.grid import OutputGrid
 from mosaic.layers import Layer
+from mosaic.written import close, flushed, written
 
 gdal.UseExceptions()
 
@@ -31,17 +32,18 @@ def warp_overview(vrt: Path, dst: Path, grid: OutputGrid, layer: Layer) -> None:
     """The overview raster of a layer from the month's VRT of region COGs (tiled, uncompressed)."""
     res = grid.res * 2 ** (grid.zoom - grid.region_zoom)
     resampling = "average" if layer.overview_resampling == "AVERAGE" else "near"
-    if layer.nodata is not None:  # the no-data value goes from the sources to the output
-        gdal.Warp(str(dst), str(vrt), format="GTiff", xRes=res, yRes=res, resampleAlg=resampling,
-                  creationOptions=["TILED=YES"])
-        return
-    # Masked by a mask band: the warper writes validity to an alpha band (of a virtual raster,
-    # computed while copied), which the copy turns back into an internal mask.
-    warped = gdal.Warp("", str(vrt), format="VRT", xRes=res, yRes=res, resampleAlg=resampling, dstAlpha=True)
-    count = warped.RasterCount - 1
-    with gdal_config(GDAL_TIFF_INTERNAL_MASK="YES"):
-        gdal.Translate(str(dst), warped, format="GTiff", bandList=list(range(1, count + 1)), maskBand=count + 1,
-                       creationOptions=["TILED=YES"]).FlushCache()
+    with written(dst):  # flushed, closed and read back: a full disk raises
+        if layer.nodata is not None:  # the no-data value goes from the sources to the output
+            close(gdal.Warp(str(dst), str(vrt), format="GTiff", xRes=res, yRes=res, resampleAlg=resampling,
+                            creationOptions=["TILED=YES"]))
+            return
+        # Masked by a mask band: the warper writes validity to an alpha band (of a virtual raster,
+        # computed while copied), which the copy turns back into an internal mask.
+        warped = gdal.Warp("", str(vrt), format="VRT", xRes=res, yRes=res, resampleAlg=resampling, dstAlpha=True)
+        count = warped.RasterCount - 1
+        with gdal_config(GDAL_TIFF_INTERNAL_MASK="YES"):
+            close(gdal.Translate(str(dst), warped, format="GTiff", bandList=list(range(1, count + 1)),
+                                 maskBand=count + 1, creationOptions=["TILED=YES"]))
 
 
 def paste_regions(previous: Path, dst: Path, cogs: Iterable[str | Path], grid: OutputGrid) -> bool:
@@ -52,8 +54,7 @@ def paste_regions(previous: Path, dst: Path, cogs: Iterable[str | Path], grid: O
     """
     shutil.copyfile(previous, dst)
     size = grid.region_size() >> (grid.zoom - grid.region_zoom)
-    ds = gdal.Open(str(dst), gdal.GA_Update)
-    try:
+    with written(dst), flushed(gdal.Open(str(dst), gdal.GA_Update)) as ds:  # read back: a full disk raises
         left, res, _, top, _, _ = ds.GetGeoTransform()
         for cog in cogs:
             src = gdal.Open(str(cog))
@@ -75,8 +76,6 @@ def paste_regions(previous: Path, dst: Path, cogs: Iterable[str | Path], grid: O
                 mask = _level_pixels(src.GetRasterBand(1).GetMaskBand(), size)
                 ds.GetRasterBand(1).GetMaskBand().WriteArray(mask, round(col), round(row))
         return True
-    finally:
-        ds = None  # noqa: F841 - closing flushes the file
 
 
 def _level_pixels(band: gdal.Band, size: int) -> np.ndarray | None:

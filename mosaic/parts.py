@@ -19,13 +19,19 @@ from pathlib import Path
 import numpy as np
 import rasterio
 from affine import Affine
+from osgeo import gdal
+from rasterio.crs import CRS
 from rasterio.enums import Resampling
 from rasterio.io import DatasetReader
 from rasterio.warp import reproject, transform_bounds
 from rasterio.windows import Window
+from rasterio.windows import transform as window_transform
 
 from mosaic.grid import OutputGrid
+from mosaic.written import flushed, written
 from processing.layout import NODATA, Flag
+
+gdal.UseExceptions()  # a failed write or flush raises
 
 REFLECTANCE_BANDS: tuple[str, ...] = ("B2", "B3", "B4", "B8")
 PART_ASSETS: tuple[str, ...] = (*REFLECTANCE_BANDS, "FLG_R1", "DTS_R1")
@@ -103,14 +109,38 @@ def warp_part(
         try:
             with ExitStack() as stack:
                 sources = [stack.enter_context(rasterio.open(assets[a])) for a in PART_ASSETS]
-                dst = stack.enter_context(rasterio.open(tmp, "w", **profile))
-                for row in range(0, height, CHUNK_ROWS):
-                    window = Window(0, row, width, min(CHUNK_ROWS, height - row))
-                    dst.write(_warp_slab(sources, dst.window_transform(window), window, threads), window=window)
+                # Flushed and closed raising errors, then read back: a full disk raises (mosaic.written).
+                with written(tmp), flushed(_create_part(tmp, profile)) as dst:
+                    for row in range(0, height, CHUNK_ROWS):
+                        window = Window(0, row, width, min(CHUNK_ROWS, height - row))
+                        slab = _warp_slab(sources, window_transform(window, profile["transform"]), window, threads)
+                        for band, data in enumerate(slab, start=1):
+                            dst.GetRasterBand(band).WriteArray(data, xoff=0, yoff=row)
             os.replace(tmp, out)
         finally:
             tmp.unlink(missing_ok=True)
     return Part(tile=tile, path=str(out), bounds=bounds, centre=centre)
+
+
+def _create_part(path: Path, profile: dict) -> gdal.Dataset:
+    """An empty part (GTiff, ``_PROFILE``'s options) opened for writing by GDAL's own bindings.
+
+    Written through osgeo rather than rasterio so that flushing and closing it raise GDAL's errors
+    (:mod:`mosaic.written`).
+    """
+    options = [
+        "TILED=YES", f"BLOCKXSIZE={profile['blockxsize']}", f"BLOCKYSIZE={profile['blockysize']}",
+        f"COMPRESS={profile['compress'].upper()}", f"ZSTD_LEVEL={profile['zstd_level']}",
+        f"INTERLEAVE={profile['interleave'].upper()}", f"BIGTIFF={profile['bigtiff']}",
+    ]
+    ds = gdal.GetDriverByName("GTiff").Create(
+        str(path), profile["width"], profile["height"], profile["count"], gdal.GDT_Int16, options=options
+    )
+    ds.SetGeoTransform(profile["transform"].to_gdal())
+    ds.SetProjection(CRS.from_user_input(profile["crs"]).to_wkt())
+    for i in range(1, profile["count"] + 1):
+        ds.GetRasterBand(i).SetNoDataValue(profile["nodata"])
+    return ds
 
 
 def _warp_slab(sources: list[DatasetReader], transform: Affine, window: Window, threads: int) -> np.ndarray:

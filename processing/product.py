@@ -14,7 +14,6 @@ import os
 import zipfile
 import zlib
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -311,47 +310,14 @@ class L3AProduct:
         return sum(p.stat().st_size for p in self.path.rglob("*") if p.is_file())
 
     # -- pixels ---------------------------------------------------------------------------
-    @contextmanager
-    def open_asset(self, asset: str) -> Iterator[rasterio.io.DatasetReader]:
-        """Open one asset's raster with rasterio, naming the product on failure."""
-        try:
-            with rasterio.open(self.assets[asset]) as ds:
-                yield ds
-        except KeyError:
-            raise errors.MissingAsset(str(self.name), f"no asset {asset}") from None
-        except RasterioError as exc:
-            raise errors.UnreadableRaster(str(self.name), f"{asset}: {exc}") from None
-
-    def read(
-        self,
-        asset: str,
-        window: Window | None = None,
-        out_shape: tuple[int, int] | None = None,
-    ) -> np.ndarray:
-        """Read one asset (optionally a window, optionally resampled to ``out_shape``)."""
-        with self.open_asset(asset) as ds:
-            try:
-                return ds.read(1, window=window, out_shape=out_shape)
-            except RasterioError as exc:
-                raise errors.UnreadableRaster(str(self.name), f"{asset}: {exc}") from None
-
-    def block_windows(self, group: Group = "R1", rows: int = 1024) -> Iterator[Window]:
-        """Full-width windows of ``rows`` rows covering a group's grid (follows strip layout)."""
-        grid = self.grids[group]
-        for row in range(0, grid.height, rows):
-            yield Window(0, row, grid.width, min(rows, grid.height - row))
-
     def has_valid_pixels(self) -> bool:
         """Whether any FLG_R1 pixel is not no data (reads window by window, stops early)."""
-        with self.open_asset("FLG_R1") as ds:
-            for window in self.block_windows("R1", rows=max(1, 4_000_000 // ds.width)):
-                try:
-                    flags = ds.read(1, window=window)
-                except RasterioError as exc:
-                    raise errors.UnreadableRaster(str(self.name), f"FLG_R1: {exc}") from None
-                if np.any(flags != Flag.NODATA):
-                    return True
-        return False
+        try:
+            with rasterio.open(self.assets["FLG_R1"]) as ds:
+                return any(np.any(ds.read(1, window=window) != Flag.NODATA)
+                           for window in row_windows(ds.width, ds.height, rows=max(1, 4_000_000 // ds.width)))
+        except RasterioError as exc:
+            raise errors.UnreadableRaster(str(self.name), f"FLG_R1: {exc}") from None
 
     def __str__(self) -> str:
         return str(self.name)
@@ -385,6 +351,12 @@ def verify_zip(path: Path, members: Iterable[str] | None = None) -> None:
                 raise errors.UnreadableArchive(path.name, f"corrupt zip member {name} ({exc})") from None
 
 
+def row_windows(width: int, height: int, rows: int) -> Iterator[Window]:
+    """Full-width windows of ``rows`` rows covering a raster (the strips of the L3A GeoTIFFs)."""
+    for row in range(0, height, rows):
+        yield Window(0, row, width, min(rows, height - row))
+
+
 def check_readable(label: str, assets: dict[str, str], names: Iterable[str], rows: int = 1024) -> None:
     """Read every pixel of some assets, window by window; raise for the first that fails.
 
@@ -394,8 +366,8 @@ def check_readable(label: str, assets: dict[str, str], names: Iterable[str], row
     for name in names:
         try:
             with rasterio.open(assets[name]) as ds:
-                for row in range(0, ds.height, rows):
-                    ds.read(1, window=Window(0, row, ds.width, min(rows, ds.height - row)))
+                for window in row_windows(ds.width, ds.height, rows):
+                    ds.read(1, window=window)
         except RasterioError as exc:
             detail = exc.__cause__ or exc  # GDAL's own words, rather than rasterio's "Read failed"
             raise errors.UnreadableRaster(label, f"{name}: {detail}") from None
@@ -516,7 +488,7 @@ def _check_position(
     """Compare the rasters' position with the ESA tile grid and the metadata (rasters win)."""
     left, _, _, top = grids["R1"].bounds
     tile = france_tiles().get(name.tile)
-    if tile is not None:  # a tile outside France was refused by _check_tile
+    if tile is not None:  # a tile outside France was refused by L3AProduct.open
         offset = math.hypot(left - tile.ulx, top - tile.uly)
         if offset > _MAX_TILE_OFFSET_M:
             raise errors.GridMismatch(

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Install everything Mosaïque needs on Debian 12, as root: system packages (GDAL 3.6 dev and
 # tools, Node.js and npm, Chromium for the page tests), a virtualenv with the pinned Python
-# dependencies, the GDAL Python bindings built against the system GDAL, and the page's npm
-# packages. Idempotent: a second run checks and returns in about a second.
+# dependencies, the GDAL Python bindings and rasterio both built against the system GDAL, and the
+# page's npm packages. Idempotent: a second run checks and returns in about a second.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
@@ -25,26 +25,15 @@ if ((${#missing[@]})); then
 fi
 
 stamp="$VENV/.mosaique-setup"
-want=$(cat requirements.lock pyproject.toml scripts/setup.sh frontend/package-lock.json | sha256sum | cut -d' ' -f1)
+want=$(cat requirements.lock requirements-dev.lock pyproject.toml scripts/setup.sh scripts/python-env.sh \
+  frontend/package-lock.json | sha256sum | cut -d' ' -f1)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -d frontend/node_modules/maplibre-gl ] \
    && "$VENV/bin/python" -c "import osgeo.gdal_array, rasterio, app" 2>/dev/null; then
   exit 0
 fi
 
 echo "setup: creating the virtualenv in $VENV"
-[ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
-PIP=("$VENV/bin/python" -m pip install --disable-pip-version-check -q)
-"${PIP[@]}" --upgrade pip setuptools wheel
-# numpy first, at the locked version: the GDAL bindings compile against it.
-"${PIP[@]}" "$(grep -i '^numpy==' requirements.lock)"
-gdal_version=$(gdal-config --version)
-if ! "$VENV/bin/python" -c "import osgeo, osgeo.gdal_array; assert osgeo.__version__ == '$gdal_version'" 2>/dev/null; then
-  # Without --no-build-isolation the build does not see numpy and gdal_array is silently left out.
-  "${PIP[@]}" --no-build-isolation "gdal==$gdal_version"
-fi
-"${PIP[@]}" -r requirements.lock
-"${PIP[@]}" --no-deps --no-build-isolation -e .
+VENV=$VENV PYTHON=$PYTHON scripts/python-env.sh requirements.lock requirements-dev.lock  # runtime, dev tools
 # The page's map library, from the npm registry (served by the app: the page loads nothing from elsewhere).
 (cd frontend && npm ci --no-audit --no-fund --loglevel=error)
-"$VENV/bin/python" -c "import osgeo.gdal_array, rasterio; print('setup: GDAL', osgeo.__version__, '/ rasterio', rasterio.__version__)"
 echo "$want" > "$stamp"

@@ -14,9 +14,12 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+import rasterio
 from rasterio.io import MemoryFile
+from rasterio.windows import Window
 
 from mosaic.build import BuildOptions, build_month
+from processing.product import L3AProduct
 from sample import generate_products
 
 CLI = [sys.executable, "-m", "app.cli"]
@@ -41,6 +44,12 @@ def copy_published(data: Path, root: Path) -> Path:
     """A copy of ``published_months``' data dir and its inputs, as ``root/data`` and ``root/in``."""
     shutil.copytree(data.parent / "in", root / "in")
     return Path(shutil.copytree(data, root / "data"))
+
+
+def read_asset(product: L3AProduct, asset: str, window: Window | None = None) -> np.ndarray:
+    """One asset of a validated product as an array (optionally a window of it)."""
+    with rasterio.open(product.assets[asset]) as ds:
+        return ds.read(1, window=window)
 
 
 def rgba(content: bytes) -> np.ndarray:

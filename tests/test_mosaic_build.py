@@ -18,6 +18,7 @@ from mosaic.store import DataStore
 from processing.layout import NODATA, Flag
 from processing.product import L3AProduct
 from sample import generate_products
+from tests.helpers import read_asset
 
 PIXEL = 1000.0
 MONTH = "2018-07"
@@ -71,9 +72,9 @@ def source_pixels(
         row, col = rasterio.transform.rowcol(p.grids["R1"].transform, x + shift[0] * res, y + shift[1] * res)
         if 0 <= row < p.grids["R1"].height and 0 <= col < p.grids["R1"].width:
             w = Window(col, row, 1, 1)
-            flag = int(p.read("FLG_R1", window=w)[0, 0])
+            flag = int(read_asset(p, "FLG_R1", window=w)[0, 0])
             if flag != Flag.NODATA:
-                found.append((flag, [int(p.read(b, window=w)[0, 0]) for b in ("B2", "B3", "B4", "B8")]))
+                found.append((flag, [int(read_asset(p, b, window=w)[0, 0]) for b in ("B2", "B3", "B4", "B8")]))
     return found
 
 
