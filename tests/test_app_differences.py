@@ -12,16 +12,15 @@ from fastapi.testclient import TestClient
 from app.main import create_app
 from app.settings import Settings
 from mosaic.catalog import Catalog
-from tests.helpers import published_months, rgba
+from tests.helpers import rgba
 
 TILE = (7, 64, 46)  # the region tile at zoom 7: its COGs are exactly this tile
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> TestClient:
-    data = published_months(tmp_path_factory.mktemp("diff"), ["T31TCJ"], ["2018-07", "2018-08"], pixel_size=2000)
-    app = create_app(Settings(data_dir=data))
-    app.state.data = data
+def client(france: Path) -> TestClient:
+    app = create_app(Settings(data_dir=france))
+    app.state.data = france
     return TestClient(app)
 
 
