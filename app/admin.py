@@ -14,7 +14,7 @@ from fastapi import Path as PathParam
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
-from app.jobs import JobStore, TooManyJobs
+from app.jobs import JobStore
 from app.ratelimit import RateLimiter
 from app.settings import Settings
 from processing.naming import MONTH_PATTERN
@@ -74,11 +74,8 @@ def admin_router(settings: Settings, jobs: JobStore) -> APIRouter:
         """Queue a build; it runs in its own process. 409 if one of the month is active, 429 if
         ``MOSAIQUE_MAX_BUILDS`` builds already are."""
         inputs = [resolve_input(raw) for raw in request.inputs]
-        try:
-            return jobs.start(request.month, inputs, settings.local_data_dir(), force=request.force,
-                              verify_inputs=request.verify_inputs, max_active=settings.max_builds)
-        except TooManyJobs as exc:
-            raise HTTPException(429, str(exc), headers={"Retry-After": "60"}) from None
+        return jobs.start(request.month, inputs, settings.local_data_dir(), force=request.force,
+                          verify_inputs=request.verify_inputs, max_active=settings.max_builds)
 
     @router.get("/builds", summary="Build jobs, newest first")
     def list_builds() -> list[dict]:

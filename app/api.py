@@ -8,12 +8,13 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request
 from rio_tiler.errors import PointOutsideBounds
 
+from app.links import route_url, stored_tiles_url, tiles_url
 from app.presets import PRESETS
 from app.readers import MonthLayer, MonthLayerReader
-from app.tilejson import truecolor_tiles_url
 from mosaic.catalog import Catalog, Month
 from mosaic.documents import Resolution
-from mosaic.layers import LAYERS
+from mosaic.grid import MAX_LAT, MIN_ZOOM, TMS
+from mosaic.layers import LAYERS, REFLECTANCE
 from processing.layout import Flag
 
 
@@ -29,7 +30,7 @@ def api_router(catalog: Catalog) -> APIRouter:
     @router.get("/api/point/{lon},{lat}", tags=["Months"], summary="Pixel time series over all months")
     def point_series(
         lon: Annotated[float, Path(ge=-180, le=180)],
-        lat: Annotated[float, Path(ge=-85.05, le=85.05)],
+        lat: Annotated[float, Path(ge=-MAX_LAT, le=MAX_LAT)],
     ) -> dict:
         """Reflectance, NDVI, flag and date of the pixel at lon/lat in every published month.
 
@@ -64,7 +65,7 @@ def _point(month: Month, lon: float, lat: float) -> dict:
         except PointOutsideBounds:
             values[layer] = [None] * len(LAYERS[layer].bands)
     refl = values["reflectance"]
-    b4, b8 = refl[2], refl[3]
+    b4, b8 = (refl[i - 1] for i in REFLECTANCE.indexes("B4", "B8"))
     ndvi = (b8 - b4) / (b8 + b4) if b4 is not None and b8 is not None and (b8 + b4) else None
     flag = values["flags"][0]
     doy = values["dates"][0]
@@ -103,48 +104,46 @@ def _invalid_reason(flag: Flag | None) -> str | None:
 def _describe(month: Month, request: Request) -> dict:
     """Public description of a month (no file paths); true colour links lead to the pre-rendered tiles."""
     w, s, e, n = month.bounds
-    base = str(request.base_url).rstrip("/")
     pin = f"build={month.build_id}"
     summary = month.summary
     resolution = summary.resolution  # builds published before it was recorded have none
-    stored = truecolor_tiles_url(base, month)
-    tilejson = f"{base}/months/{month.month}/{{layer}}/WebMercatorQuad/tilejson.json?{pin}"
+    stored = stored_tiles_url(request, month)
+
+    def tilejson(layer: str, query: str = "") -> str:
+        return route_url(request, "tilejson", pin + query, month=month.month, layer=layer, tileMatrixSetId=TMS.id)
     return {
         "month": month.month,
         "build_id": month.build_id,
         "published": summary.published,
         "bounds": list(month.bounds),
         "center": [(w + e) / 2, (s + n) / 2, max(0, month.region_zoom - 2)],
-        "minzoom": 0,
+        "minzoom": MIN_ZOOM,
         "maxzoom": month.zoom,
         **({"resolution": _resolution(resolution)} if resolution else {}),
         "coverage": summary.coverage.to_json() if summary.coverage else None,
         "products": summary.products,
         "missing_tiles": summary.missing_tiles,
         "links": {
-            "wmts": f"{base}/wmts/WMTSCapabilities.xml",
+            "wmts": route_url(request, "capabilities"),
             "layers": {
                 layer: {
-                    "tilejson": tilejson.format(layer=layer),
-                    "tiles": stored if layer == "truecolor" else
-                    f"{base}/months/{month.month}/{layer}/tiles/WebMercatorQuad/{{z}}/{{x}}/{{y}}?{pin}",
-                    "point": f"{base}/months/{month.month}/{layer}/point/{{lon}},{{lat}}?{pin}",
+                    "tilejson": tilejson(layer),
+                    "tiles": stored if layer == "truecolor" else tiles_url(request, month.month, layer, query=pin),
+                    "point": route_url(request, "point", pin, month=month.month, layer=layer, lon="{lon}", lat="{lat}"),
                 }
                 for layer in LAYERS
             },
             "presets": {
                 name: {
                     "tiles": stored if name == "truecolor" else
-                    f"{base}/months/{month.month}/{p.layer}/tiles/WebMercatorQuad/{{z}}/{{x}}/{{y}}{p.extension}"
-                    f"?{pin}&{p.query()}",
-                    "tilejson": tilejson.format(layer=p.layer) if name == "truecolor" else
-                    f"{tilejson.format(layer=p.layer)}&tilesize=256{'&tile_format=png' * bool(p.extension)}"
-                    f"&{p.query()}",
+                    tiles_url(request, month.month, p.layer, p.extension, query=f"{pin}&{p.query()}"),
+                    "tilejson": tilejson(p.layer) if name == "truecolor" else
+                    tilejson(p.layer, f"&tilesize=256{'&tile_format=png' * bool(p.extension)}&{p.query()}"),
                 }
                 for name, p in PRESETS.items()
             },
-            "stored_jpeg": truecolor_tiles_url(base, month, jpeg=True),
+            "stored_jpeg": stored_tiles_url(request, month, jpeg=True),
             "stored": stored,
-            "stored_2x": truecolor_tiles_url(base, month, 512),
+            "stored_2x": stored_tiles_url(request, month, 512),
         },
     }

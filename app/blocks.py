@@ -27,11 +27,11 @@ from dataclasses import dataclass
 
 from osgeo import gdal
 
-WORLD = 20037508.342789244
-TILE = 256
+from mosaic.grid import TILE_PX, cell_size, tile_corner, whole_pixels
+
 EMPTY, FULL, PARTIAL = 1, 2, 3
 _UNKNOWN = 0
-_FULL_MASK = b"\xff" * (TILE * TILE // 8)
+_FULL_MASK = b"\xff" * (TILE_PX * TILE_PX // 8)
 _lock = threading.Lock()  # GDAL dataset handles are not shared across threads unlocked
 
 
@@ -50,7 +50,7 @@ class _Level:
 
     def __init__(self, band: gdal.Band, mask: gdal.Band | None) -> None:
         self.band, self.mask = band, mask
-        self.cols, self.rows = math.ceil(band.XSize / TILE), math.ceil(band.YSize / TILE)
+        self.cols, self.rows = math.ceil(band.XSize / TILE_PX), math.ceil(band.YSize / TILE_PX)
         count = self.cols * self.rows
         self.offsets = array("q", [-1]) * count  # -1 unknown, 0 absent
         self.sizes = array("q", [0]) * count
@@ -80,18 +80,17 @@ class BlockIndex:
 
     def position(self, z: int, x: int, y: int) -> tuple[int, int, int] | None:
         """(level, column, row) of web tile z/x/y in this file, or None if it is not one of its blocks."""
-        level_res = 2 * WORLD / (TILE * 2**z)
+        level_res = cell_size(z)
         level = round(math.log2(level_res / self.res))
         if not 0 <= level < len(self.levels) or not math.isclose(self.res * 2**level, level_res, rel_tol=1e-9):
             return None
-        col = (-WORLD + x * TILE * level_res - self.left) / (TILE * level_res)
-        row = (self.top - (WORLD - y * TILE * level_res)) / (TILE * level_res)
-        if abs(col - round(col)) > 1e-6 or abs(row - round(row)) > 1e-6:
-            return None
+        left, top = tile_corner(x, y, z)
+        size = TILE_PX * level_res
+        where = whole_pixels((left - self.left) / size, (self.top - top) / size)
         info = self.levels[level]
-        if not (0 <= round(col) < info.cols and 0 <= round(row) < info.rows):
+        if where is None or not (0 <= where[0] < info.cols and 0 <= where[1] < info.rows):
             return None
-        return level, round(col), round(row)
+        return level, *where
 
     def block(self, level: int, col: int, row: int) -> Block:
         """The data block at a position (offset 0 where none is stored) and its validity."""

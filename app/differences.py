@@ -21,6 +21,8 @@ from titiler.core.resources.enums import ImageType
 from app.readers import MonthLayer, MonthLayerReader, grid_tile
 from app.rendering import render_tile
 from mosaic.catalog import Catalog
+from mosaic.grid import MAX_ZOOM, MIN_ZOOM, valid_tile
+from mosaic.layers import REFLECTANCE
 from mosaic.select import RANK
 from mosaic.store import BUILD_ID_PATTERN as BUILD_PATTERN
 from processing.naming import MONTH_PATTERN
@@ -34,7 +36,7 @@ _FORMATS = {"png": ImageType.png, "webp": ImageType.webp}
 _pool = ThreadPoolExecutor(4, thread_name_prefix="diff")  # the second month is read meanwhile (GDAL frees the GIL)
 
 
-_BANDS = {"ndvi": (3, 4), "magnitude": (1, 2, 3, 4)}  # of the reflectance layer (B2, B3, B4, B8)
+_BANDS = {"ndvi": REFLECTANCE.indexes("B4", "B8"), "magnitude": REFLECTANCE.indexes(*REFLECTANCE.bands)}
 
 
 def _read(catalog: Catalog, month: str, build: str | None, z: int, x: int, y: int, size: int,
@@ -53,7 +55,7 @@ def difference(catalog: Catalog, a: tuple[str, str | None], b: tuple[str, str | 
                size: int, kind: str, format: str) -> tuple[bytes, str]:
     """Tile z/x/y of the change from month ``a`` to month ``b`` (each ``(month, build or None)``): the image and its
     media type. Raises ``TileOutsideBounds`` where either month holds no data."""
-    if x >= 2**z or y >= 2**z:
+    if not valid_tile(x, y, z):
         raise TileOutsideBounds(f"tile {z}/{x}/{y} is outside the grid")
     read_b = _pool.submit(_read, catalog, *b, z, x, y, size, kind)
     one, valid_a, img = _read(catalog, *a, z, x, y, size, kind)
@@ -71,7 +73,7 @@ def difference(catalog: Catalog, a: tuple[str, str | None], b: tuple[str, str | 
 
 
 def differences_router(catalog: Catalog) -> APIRouter:
-    """The ``/diff/{month_a}/{month_b}/...`` tile route."""
+    """The ``/diff/{month_a}/{month_b}/...`` tile route and ``/api/legends``, their colour scales."""
     router = APIRouter(tags=["Differences"])
 
     @router.get(
@@ -82,7 +84,7 @@ def differences_router(catalog: Catalog) -> APIRouter:
     def difference_tile(
         month_a: Annotated[str, Path(pattern=MONTH_PATTERN)],
         month_b: Annotated[str, Path(pattern=MONTH_PATTERN)],
-        z: Annotated[int, Path(ge=0, le=24)],
+        z: Annotated[int, Path(ge=MIN_ZOOM, le=MAX_ZOOM)],
         x: Annotated[int, Path(ge=0)],
         y: Annotated[int, Path(ge=0)],
         format: Annotated[Literal["png", "webp"], Path()],
@@ -96,4 +98,19 @@ def differences_router(catalog: Catalog) -> APIRouter:
                                          format)
         return Response(content, media_type=media_type)
 
+    @router.get("/api/legends", tags=["Changes"], summary="Colour scales of the difference kinds")
+    def legends() -> dict[str, dict]:
+        """What each ``kind`` of difference tile shows: its range (the ends of the colour scale) and the
+        colours of the scale from low to high (CSS), as the tiles are rendered."""
+        return {kind: legend(kind) for kind in DIFFERENCES}
+
     return router
+
+
+def legend(kind: str, stops: int = 5) -> dict:
+    """The legend of a difference kind: description, range, and ``stops`` colours of its colormap."""
+    description, (lo, hi), colormap = DIFFERENCES[kind]
+    ramp = cmap.get(colormap)
+    colors = [ramp[round(i * 255 / (stops - 1))][:3] for i in range(stops)]
+    return {"description": description, "range": [lo, hi], "signed": lo < 0,
+            "colors": ["#{:02x}{:02x}{:02x}".format(*c) for c in colors]}

@@ -22,12 +22,12 @@ import anyio.to_thread
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.blocks import INDEXES
-from app.limits import MAX_ZOOM
-from app.prerendered import NO_DATA, ROUTE, stored_tile
+from app.prerendered import NO_DATA, ROUTE, STORED_SIZE, stored_tile
 from mosaic.catalog import Catalog
+from mosaic.grid import valid_tile
 from mosaic.store import BUILD_ID_PATTERN
 
-_PATH = re.compile(r"/months/(\d{4}-\d{2})/truecolor/(\d{1,2})/(\d{1,8})/(\d{1,8})(\.jpg)?")
+_PATH = re.compile(ROUTE.format(month=r"(\d{4}-\d{2})", z=r"(\d{1,2})", x=r"(\d{1,8})", y=r"(\d{1,8})") + r"(\.jpg)?")
 _BUILD = re.compile(BUILD_ID_PATTERN)
 log = logging.getLogger("mosaique.app")
 
@@ -56,13 +56,13 @@ class StoredTilesFastPath:
     async def _answer(self, match: re.Match, query: bytes) -> bytes | None:
         """The stored tile's bytes (``NO_DATA``: 204), or None for the FastAPI route to answer."""
         month, z, x, y = match[1], int(match[2]), int(match[3]), int(match[4])
-        if z > MAX_ZOOM or x >= 2**z or y >= 2**z:
+        if not valid_tile(x, y, z):
             return None  # the route refuses it (400)
         build = None
         for key, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
             if key == "build" and build is None and _BUILD.fullmatch(value):
                 build = value
-            elif not (key == "tilesize" and value == "256"):
+            elif not (key == "tilesize" and value == str(STORED_SIZE)):
                 return None
         try:
             m = self.catalog.get(month, build)  # local: one stat of catalog.json

@@ -5,7 +5,8 @@ is answered 503 with Retry-After, never a hang or a 500.
   away, an HTTP store answering errors, stalling past GDAL's timeout or cutting bodies short)
   answer 503 and make GDAL forget what it cached of the store, failures included, so the next
   request asks it again: service comes back as soon as the store does, without a restart.
-  Other read errors (a corrupt file) stay a 500 that names nothing.
+  Other read errors (a corrupt file) stay a 500 that names nothing. (The handlers are in
+  :mod:`app.errors`; :func:`forget` is what they run.)
 - Every request under the bounded prefixes gets ``request_timeout`` seconds to start its answer;
   after that it is answered 503 and its work is cancelled: a read already running in its thread
   is left to finish (remote reads end within GDAL's HTTP timeout), its answer dropped.
@@ -17,42 +18,26 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import anyio.to_thread
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
-from rasterio._err import CPLE_BaseError
-from rasterio.errors import RasterioIOError
-from starlette.concurrency import run_in_threadpool
+from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.errors import unavailable
 from app.readers import close_idle_readers
 from app.settings import Settings
-from mosaic.catalog import Catalog, SourceUnavailable
+from mosaic.catalog import Catalog
+from processing.errors import describe_chain
 
 BOUNDED = ("/months/", "/diff/", "/api/", "/wmts/")
 """Path prefixes whose requests are bounded in time (not /healthz, /metrics, the page)."""
-_TRANSIENT = re.compile(r"does not exist|No such file|HTTP response code|CURL error|timed out|Read failed|"
-                        r"IReadBlock failed|IO error|short read", re.IGNORECASE)
 log = logging.getLogger("mosaique.app")
 
 
 def install_fault_handling(app: FastAPI, settings: Settings, catalog: Catalog) -> None:
-    """Map unreadable data to 503 and bound requests in time (call after the other handlers)."""
-
-    async def read_failed(request: Request, exc: Exception) -> JSONResponse:
-        if not isinstance(exc, SourceUnavailable) and not transient(exc):
-            log.error("internal error on %s", request.url.path, exc_info=exc)
-            return JSONResponse({"detail": "internal server error"}, status_code=500)
-        log.warning("data unavailable on %s: %s", request.url.path, _messages(exc))
-        await run_in_threadpool(forget, catalog)  # may wait on GDAL's locks: not on the event loop
-        return unavailable("data temporarily unavailable, retry later", settings.retry_after)
-
-    for cls in (SourceUnavailable, RasterioIOError, CPLE_BaseError, OSError, RuntimeError):
-        app.add_exception_handler(cls, read_failed)
+    """Bound requests in time (the error handlers of :mod:`app.errors` answer unreadable data)."""
     app.add_middleware(RequestTimeoutMiddleware, timeout=settings.request_timeout, retry_after=settings.retry_after,
                        threads=settings.threads, after_abandoned=lambda: forget(catalog))
 
@@ -61,25 +46,6 @@ def forget(catalog: Catalog) -> None:
     """After a failed read: close the idle kept readers, then make GDAL forget what it cached of the store."""
     close_idle_readers()
     catalog.forget_failures()
-
-
-def transient(exc: BaseException) -> bool:
-    """Whether a read error says the data could not be reached (rather than that they are broken)."""
-    return bool(_TRANSIENT.search(_messages(exc)))
-
-
-def _messages(exc: BaseException) -> str:
-    """The messages of an exception and of those it was raised from (GDAL's real reason is often there)."""
-    seen: list[BaseException] = []
-    while exc is not None and exc not in seen and len(seen) < 5:
-        seen.append(exc)
-        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
-    return " <- ".join(str(e) for e in seen)
-
-
-def unavailable(detail: str, retry_after: int) -> JSONResponse:
-    """A 503 telling the client when to try again."""
-    return JSONResponse({"detail": detail}, status_code=503, headers={"Retry-After": str(retry_after)})
 
 
 @dataclass(frozen=True)
@@ -124,6 +90,6 @@ class RequestTimeoutMiddleware:
     def _abandoned(self, task: asyncio.Task) -> None:
         """Collect an abandoned request's outcome (so asyncio does not warn), then run the hook."""
         if not task.cancelled() and task.exception() is not None:
-            log.warning("abandoned request failed: %s", _messages(task.exception()))
+            log.warning("abandoned request failed: %s", describe_chain(task.exception()))
         if self.after_abandoned is not None:
             asyncio.get_running_loop().run_in_executor(None, self.after_abandoned)

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 import psutil
 
+from app.errors import JobConflict, JobNotFound, TooManyJobs
 from processing.errors import MosaiqueError
 
 if TYPE_CHECKING:
@@ -41,18 +42,6 @@ CREATE TABLE IF NOT EXISTS jobs (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS one_active_build_per_month ON jobs (month) WHERE state IN ('queued', 'running');
 """
-
-
-class JobConflict(MosaiqueError):
-    """A build of this month is already queued or running."""
-
-
-class TooManyJobs(MosaiqueError):
-    """As many builds as allowed are already queued or running."""
-
-
-class JobNotFound(MosaiqueError):
-    """No job has this id."""
 
 
 def _now() -> str:

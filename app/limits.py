@@ -3,7 +3,7 @@
 TiTiler's endpoints accept any tile size, output size, buffer, zoom range or band index; each is a
 way to make one request read gigabytes or crash a reader. ``check_request`` refuses them with a
 400 that names the parameter. Read errors caused by the request itself (an invalid geometry, an
-unknown band) become 400s whose text never shows a server path.
+unknown band) become 400s whose text never shows a server path (:mod:`app.errors`).
 """
 
 from __future__ import annotations
@@ -17,14 +17,14 @@ from typing import Annotated
 
 import numpy as np
 from fastapi import Depends, HTTPException, Request
-from fastapi.responses import JSONResponse
 from pydantic import Field
-from rio_tiler.errors import RioTilerError
 from rio_tiler.models import ImageData
 from titiler.core.algorithm import algorithms
 from titiler.core.algorithm.base import BaseAlgorithm
 from titiler.core.dependencies import PartFeatureParams
 
+from app.errors import AlgorithmError
+from mosaic.grid import MAX_LAT, MAX_ZOOM, MIN_ZOOM, matrix
 from mosaic.layers import LAYERS
 
 MAX_QUERY_LENGTH = 4096
@@ -33,25 +33,23 @@ MAX_IMAGE_SIZE = 2048
 """Largest output side of statistics, parts and previews (pixels)."""
 MAX_PART_SIZE = 1024
 """Default output side of statistics over a GeoJSON feature (TiTiler's default reads full resolution)."""
-MAX_ZOOM = 24
 INTEGER_BOUNDS: dict[str, tuple[int, int]] = {
     "tilesize": (1, MAX_TILESIZE),
     "max_size": (1, MAX_IMAGE_SIZE),
     "width": (1, MAX_IMAGE_SIZE),
     "height": (1, MAX_IMAGE_SIZE),
-    "minzoom": (0, MAX_ZOOM),
-    "maxzoom": (0, MAX_ZOOM),
+    "minzoom": (MIN_ZOOM, MAX_ZOOM),
+    "maxzoom": (MIN_ZOOM, MAX_ZOOM),
     "p": (0, 100),  # percentiles of statistics
 }
 NUMBER_BOUNDS: dict[str, tuple[float, float]] = {
     "buffer": (0, 64),
     "padding": (0, 64),
     "lon": (-180, 180),
-    "lat": (-85.06, 85.06),
+    "lat": (-MAX_LAT, MAX_LAT),
 }
 MAX_HISTOGRAM_BINS = 1000
 _EXPRESSION_BAND = re.compile(r"\bb(\d+)\b")
-_PATH_LIKE = re.compile(r"(/vsi\w+/|(?<![\w.])/[\w.-]+/[\w./-]+|\.py\b)")
 
 
 @dataclass
@@ -59,10 +57,6 @@ class BoundedPartParams(PartFeatureParams):
     """TiTiler's part/feature sizes, but never unbounded: an area is read at most MAX_PART_SIZE wide."""
 
     max_size: Annotated[int | None, Field(description="Maximum image size to read onto.")] = MAX_PART_SIZE
-
-
-class AlgorithmError(RioTilerError):
-    """A post-processing algorithm that cannot apply to what the request read."""
 
 
 def bounded_algorithm(
@@ -110,14 +104,6 @@ async def check_request(request: Request) -> None:
             raise HTTPException(400, f"nodata must be a value of the {layer.name} layer's type ({layer.dtype})")
 
 
-async def client_error(request: Request, exc: Exception) -> JSONResponse:
-    """A 400 for a read refused because of the request; its text never shows a server path."""
-    message = str(exc)
-    if not message or _PATH_LIKE.search(message):
-        message = "the request cannot be answered for this layer (check its parameters)"
-    return JSONResponse({"detail": message}, status_code=400)
-
-
 def _integer_within(raw: object, low: int, high: int) -> bool:
     text = str(raw).strip()
     return text.lstrip("-").isdigit() and low <= int(text) <= high
@@ -154,9 +140,9 @@ def _check_tile_index(path: dict[str, str]) -> None:
     """z from 0 to MAX_ZOOM, x and y inside that zoom's WebMercatorQuad matrix."""
     if "z" not in path:
         return
-    if not _integer_within(path["z"], 0, MAX_ZOOM):
-        raise HTTPException(400, f"z must be an integer from 0 to {MAX_ZOOM}")
-    last = 2 ** int(path["z"]) - 1
+    if not _integer_within(path["z"], MIN_ZOOM, MAX_ZOOM):
+        raise HTTPException(400, f"z must be an integer from {MIN_ZOOM} to {MAX_ZOOM}")
+    last = matrix(int(path["z"])).matrixWidth - 1  # (square matrices)
     for name in ("x", "y"):
         if name in path and not _integer_within(path[name], 0, last):
             raise HTTPException(400, f"{name} must be an integer from 0 to {last} at zoom {path['z']}")

@@ -6,17 +6,13 @@ carries a file path or URL. ``create_app(settings)`` reads the settings once.
 
 from __future__ import annotations
 
-import logging
 from typing import Annotated, Literal
 
 import morecantile
 import numexpr
-from fastapi import Depends, FastAPI, Path, Query, Request
+from fastapi import Depends, FastAPI, Path, Query
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
-from rio_tiler.errors import PointOutsideBounds, RioTilerError, TileOutsideBounds
-from titiler.core.errors import DEFAULT_STATUS_CODES, add_exception_handlers
 from titiler.core.factory import TilerFactory
 
 from app.access import AccessLogMiddleware
@@ -27,12 +23,13 @@ from app.caching import CacheHeadersMiddleware
 from app.changes import changes_router
 from app.context import context_router
 from app.differences import differences_router
+from app.errors import add_error_handlers
 from app.fastpath import StoredTilesFastPath
-from app.faults import install_fault_handling
+from app.faults import forget, install_fault_handling
 from app.filecache import FileCache
 from app.headers import SecurityHeadersMiddleware
-from app.jobs import JobConflict, JobNotFound, JobStore
-from app.limits import BoundedPartParams, bounded_algorithm, check_request, client_error
+from app.jobs import JobStore
+from app.limits import BoundedPartParams, bounded_algorithm, check_request
 from app.metrics import Metrics, metrics_router
 from app.page import mount_page
 from app.places import places_router
@@ -45,22 +42,13 @@ from app.tilejson import tilejson_router
 from app.timelapse import timelapse_router
 from app.validity import validity_router
 from app.wmts import wmts_router
-from mosaic.catalog import Catalog, LayerNotFound, MonthNotFound, configure_reads
+from mosaic.catalog import Catalog, configure_reads
+from mosaic.grid import TMS
 from mosaic.layers import LAYERS
 from mosaic.store import BUILD_ID_PATTERN
 from processing.naming import MONTH_PATTERN
 
 LayerName = Literal[tuple(LAYERS)]  # type: ignore[valid-type]
-log = logging.getLogger("mosaique.app")
-STATUS_CODES = {
-    **DEFAULT_STATUS_CODES,
-    MonthNotFound: 404,
-    LayerNotFound: 404,
-    TileOutsideBounds: 204,  # no data there: an empty tile, which map clients skip quietly
-    PointOutsideBounds: 404,
-    JobNotFound: 404,
-    JobConflict: 409,
-}
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -89,7 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         reader=MonthLayerReader,
         path_dependency=month_layer,
         router_prefix="/months/{month}/{layer}",
-        supported_tms=morecantile.TileMatrixSets({"WebMercatorQuad": morecantile.tms.get("WebMercatorQuad")}),
+        supported_tms=morecantile.TileMatrixSets({TMS.id: TMS}),
         add_preview=False,
         add_part=False,
         add_viewer=False,
@@ -120,18 +108,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(places_router())
     app.include_router(context_router(settings.frontend_dir))
     mount_page(app, settings.frontend_dir)
-    add_exception_handlers(app, STATUS_CODES)
-    for cls, code in STATUS_CODES.items():  # TiTiler's handlers would echo str(exc): file paths
-        if code >= 500:
-            app.add_exception_handler(cls, _internal_error)
-    app.add_exception_handler(RioTilerError, client_error)  # reads refused for the request's sake
+    add_error_handlers(app, settings.retry_after, forget=lambda: forget(catalog))  # every status, in one place
     routes = {route.path: route for route in stored.routes if isinstance(route, APIRoute)}
     tile_routes = {"tile.format" if route.path.endswith(".{format}") else "tile": route for route in tiler.router.routes
                    if isinstance(route, APIRoute) and route.path.startswith("/tiles/")}
     app.add_middleware(PresetTilesFastPath, catalog=catalog,  # innermost: preset and difference tiles, sooner
                        routes={**tile_routes, "diff": differences.routes[0]})
     app.add_middleware(StoredTilesFastPath, catalog=catalog, routes=routes)  # stored tiles, sooner
-    install_fault_handling(app, settings, catalog)  # unreadable data: 503 + Retry-After; request timeouts
+    install_fault_handling(app, settings, catalog)  # request timeouts: 503 + Retry-After
     app.add_middleware(CacheHeadersMiddleware, latest_max_age=settings.cache_max_age)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET"],
@@ -140,8 +124,3 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(AccessLogMiddleware, metrics=metrics)  # outermost: its request id covers all below
     return app
 
-
-async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
-    """A 500 that says nothing about files or code; the details go to the log."""
-    log.error("internal error on %s", request.url.path, exc_info=exc)
-    return JSONResponse({"detail": "internal server error"}, status_code=500)

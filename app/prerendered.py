@@ -30,10 +30,11 @@ from app.limits import MAX_TILESIZE
 from app.readers import MonthLayer, MonthLayerReader
 from app.rendering import render_tile
 from mosaic.catalog import Catalog, Month
+from mosaic.grid import MAX_ZOOM, MIN_ZOOM, TILE_PX
 from mosaic.store import BUILD_ID_PATTERN
 from processing.naming import MONTH_PATTERN
 
-STORED_SIZE = 256
+STORED_SIZE = TILE_PX
 NO_DATA = b""
 """What :func:`stored_tile` returns for a tile without any valid pixel (answered 204)."""
 ROUTE = "/months/{month}/truecolor/{z}/{x}/{y}"
@@ -126,7 +127,7 @@ def prerendered_router(catalog: Catalog) -> APIRouter:
 
     def address(
         month: Annotated[str, Path(pattern=MONTH_PATTERN)],
-        z: Annotated[int, Path(ge=0, le=24)],
+        z: Annotated[int, Path(ge=MIN_ZOOM, le=MAX_ZOOM)],
         x: Annotated[int, Path(ge=0)],
         y: Annotated[int, Path(ge=0)],
         build: Annotated[str | None, Query(pattern=BUILD_ID_PATTERN)] = None,

@@ -38,12 +38,11 @@ from titiler.core.resources.enums import ImageType
 
 from app.bands import expression_with_indexes
 from app.differences import DIFFERENCES, difference
-from app.limits import MAX_ZOOM
 from app.presets import PRESETS
 from app.readers import grid_tile
 from app.rendering import render_tile
 from mosaic.catalog import Catalog, Month
-from mosaic.grid import TILE_PX
+from mosaic.grid import TILE_PX, valid_tile
 from mosaic.store import BUILD_ID_PATTERN
 
 _PATH = re.compile(r"/months/(\d{4}-\d{2})/(\w+)/tiles/WebMercatorQuad/(\d{1,2})/(\d{1,8})/(\d{1,8})(\.png)?")
@@ -151,7 +150,7 @@ async def answer(catalog: Catalog, path: str, query: bytes) -> Answer | None:
     found = _DIFF.fullmatch(path)
     if found is not None:
         z, x, y = int(found[3]), int(found[4]), int(found[5])
-        if z > MAX_ZOOM or x >= 2**z or y >= 2**z:  # (refused by the route: 422, 400)
+        if not valid_tile(x, y, z):  # (refused by the route: 422, 400)
             return None
         try:
             return await anyio.to_thread.run_sync(difference_tile, catalog, found, query.decode("latin-1"))
@@ -162,7 +161,7 @@ async def answer(catalog: Catalog, path: str, query: bytes) -> Answer | None:
         return None
     month, layer, z, x, y = found[1], found[2], int(found[3]), int(found[4]), int(found[5])
     preset = match(layer, query.decode("latin-1"))
-    if preset is None or z > MAX_ZOOM or x >= 2**z or y >= 2**z:  # (outside the grid: the route's 400)
+    if preset is None or not valid_tile(x, y, z):  # (outside the grid: the route's 400)
         return None
     try:
         m = catalog.get(month, preset[1])

@@ -37,7 +37,7 @@ from rio_tiler.utils import non_alpha_indexes
 
 from app.bands import band_names, unnamed
 from mosaic.catalog import Month
-from mosaic.grid import TILE_PX, TMS
+from mosaic.grid import TILE_PX, TMS, whole_pixels
 
 
 @dataclass(frozen=True)
@@ -266,10 +266,10 @@ def grid_window(src: Reader, x: int, y: int, z: int) -> Window | None:
     if src.crs != src.tms.rasterio_crs:
         return None
     exact = from_bounds(*src.tms.xy_bounds(x, y, z), transform=src.dataset.transform)
-    col, row, width, height = (round(v) for v in (exact.col_off, exact.row_off, exact.width, exact.height))
-    if max(abs(exact.col_off - col), abs(exact.row_off - row), abs(exact.width - width),
-           abs(exact.height - height)) > 1e-6:
+    whole = whole_pixels(exact.col_off, exact.row_off, exact.width, exact.height)
+    if whole is None:
         return None
+    col, row, width, height = whole
     if col < 0 or row < 0 or col + width > src.dataset.width or row + height > src.dataset.height:
         return None
     return Window(col, row, width, height)

@@ -23,12 +23,13 @@ from typing import Any
 
 import numpy as np
 from osgeo import gdal
-from rio_tiler.errors import RioTilerError
 from rio_tiler.models import ImageData, rescale_image
 from rio_tiler.types import ColorMapType
 from rio_tiler.utils import linear_rescale
 from titiler.core.resources.enums import ImageType
 from titiler.core.utils import render_image
+
+from app.errors import RenderError
 
 _DRIVERS = {ImageType.png: "PNG", ImageType.jpeg: "JPEG", ImageType.jpg: "JPEG", ImageType.webp: "WEBP"}
 # rio-tiler's quality defaults; PNG at zlib level 2, not 6: 3-6x faster, 7-17 % larger (measured).
@@ -37,10 +38,6 @@ _BANDS = {"PNG": (1, 3), "JPEG": (1, 3), "WEBP": (3,)}  # colour bands each driv
 _BYTE_FORMATS = {ImageType.png: ("uint8", "uint16"), ImageType.jpeg: ("uint8",), ImageType.jpg: ("uint8",),
                  ImageType.webp: ("uint8",), None: ("uint8",)}
 """Data types each image format holds (None: JPEG or PNG as the mask decides)."""
-
-
-class RenderError(RioTilerError):
-    """An image the request asked for cannot be encoded in the requested format (bands, type, shape)."""
 
 
 def encode(bands: np.ndarray, driver: str, alpha: np.ndarray | None = None,

@@ -39,7 +39,7 @@ class Settings(BaseSettings):
         "request_timeout); few keep /healthz and the event loop responsive, since reads hold the GIL in turns."))
     malloc_arenas: int = Field(2, ge=0, description=(
         "glibc malloc arenas per server process (0: glibc's default, 8 per core); more only let the RSS creep up."))
-    retry_after: int = Field(5, ge=1, description="Retry-After (s) of 503 answers (data store unavailable, timeout).")
+    retry_after: int = Field(5, ge=1, description="Retry-After (s) of 429 and 503 answers (busy, unavailable).")
     build_workers: int | None = Field(None, ge=1, description="LocalCluster workers (default: cores).")
     admin_token: SecretStr | None = Field(None, description="Bearer token of the admin API; unset disables it.")
     admin_rate_limit: int = Field(

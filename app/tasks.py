@@ -13,9 +13,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-
-class TooManyTasks(Exception):
-    """Another computation of this kind is running in the process."""
+from app.errors import TooManyTasks
 
 
 @dataclass
@@ -68,7 +66,8 @@ class Tasks:
             if task is not None and task.state != "failed":
                 return task
             if sum(t.state == "running" for t in self._tasks.values()) >= self.limit:
-                raise TooManyTasks(f"{self.limit} computation(s) already running in this process")
+                raise TooManyTasks(f"{self.limit} computation(s) of this kind already running in this process; "
+                                   "retry later")
             task = Task(key, total)
             task.future = self._pool.submit(work, task)
             self._tasks[key] = task

@@ -21,21 +21,16 @@ from fastapi import APIRouter, Path, Query, Request
 from titiler.core.models.mapbox import TileJSON
 from titiler.core.resources.enums import ImageType
 
-from app.limits import MAX_TILESIZE, MAX_ZOOM
+from app.limits import MAX_TILESIZE
+from app.links import stored_tiles_url, tiles_url
 from app.readers import MonthLayer, MonthLayerReader
-from mosaic.catalog import Catalog, Month
+from mosaic.catalog import Catalog
+from mosaic.grid import MAX_ZOOM, MIN_ZOOM
 from mosaic.store import BUILD_ID_PATTERN
 from processing.naming import MONTH_PATTERN
 
 STORED_PARAMS = frozenset({"build", "tilesize", "tile_format", "minzoom", "maxzoom"})
 """Query parameters the stored routes honour; any other one asks for the dynamic route."""
-
-
-def truecolor_tiles_url(base: str, month: Month, tilesize: int = 256, jpeg: bool = False) -> str:
-    """The build-pinned XYZ template of the stored true-colour tiles."""
-    suffix = "@2x" if tilesize == 512 else ""
-    query = f"build={month.build_id}" + (f"&tilesize={tilesize}" if tilesize not in (256, 512) else "")
-    return f"{base}/months/{month.month}/truecolor/{{z}}/{{x}}/{{y}}{suffix}{'.jpg' if jpeg else ''}?{query}"
 
 
 def tilejson_router(catalog: Catalog) -> APIRouter:
@@ -56,26 +51,24 @@ def tilejson_router(catalog: Catalog) -> APIRouter:
         tilesize: Annotated[int, Query(ge=1, le=MAX_TILESIZE, description="256 (stored), 512 (HiDPI)...")] = 256,
         tile_format: Annotated[ImageType | None, Query(description="png or none: JPEG or PNG as each tile "
                                                                    "needs; jpg: JPEG only (no data black)")] = None,
-        minzoom: Annotated[int | None, Query(ge=0, le=MAX_ZOOM)] = None,
-        maxzoom: Annotated[int | None, Query(ge=0, le=MAX_ZOOM)] = None,
+        minzoom: Annotated[int | None, Query(ge=MIN_ZOOM, le=MAX_ZOOM)] = None,
+        maxzoom: Annotated[int | None, Query(ge=MIN_ZOOM, le=MAX_ZOOM)] = None,
     ) -> dict:
         """TileJSON 3.0 of the month's true colour; the tiles are pinned to the build it was asked of (or the
         latest), so they can be cached for good."""
         m = catalog.get(month, build)
-        base = str(request.base_url).rstrip("/")
         extra = [(k, v) for k, v in request.query_params.multi_items() if k not in STORED_PARAMS]
         if extra or tile_format not in (None, ImageType.png, ImageType.jpeg, ImageType.jpg):
-            dynamic = f"{base}/months/{month}/truecolor/tiles/{tileMatrixSetId}/{{z}}/{{x}}/{{y}}"
-            dynamic += f".{tile_format.value}" if tile_format else ""
-            tiles = f"{dynamic}?{urlencode([('build', m.build_id), *extra, ('tilesize', tilesize)])}"
+            query = urlencode([("build", m.build_id), *extra, ("tilesize", tilesize)])
+            tiles = tiles_url(request, month, "truecolor", f".{tile_format.value}" if tile_format else "", query)
         else:
-            tiles = truecolor_tiles_url(base, m, tilesize, jpeg=tile_format in (ImageType.jpeg, ImageType.jpg))
+            tiles = stored_tiles_url(request, m, tilesize, jpeg=tile_format in (ImageType.jpeg, ImageType.jpg))
         with MonthLayerReader(MonthLayer(m, "truecolor")) as src:
             info = src.info()
         return {
             "name": f"True colour {m.month}",
             "tiles": [tiles],
-            "minzoom": 0 if minzoom is None else minzoom,
+            "minzoom": MIN_ZOOM if minzoom is None else minzoom,
             "maxzoom": m.zoom if maxzoom is None else maxzoom,
             "bounds": list(m.bounds),
             "band_descriptions": info.band_descriptions,

@@ -22,10 +22,11 @@ from app.filecache import FileCache
 from app.frames import decorate, legend_of, metres_per_pixel, render
 from app.presets import PRESETS
 from app.settings import Settings
-from app.tasks import Task, Tasks, TooManyTasks
+from app.tasks import Task, Tasks
 from app.validity import parse_bbox
 from mosaic.analysis import TMS, View
 from mosaic.catalog import Catalog, Month, MonthNotFound
+from mosaic.grid import MAX_LAT, MAX_ZOOM, MIN_ZOOM
 from processing.naming import MONTH_PATTERN
 
 MAX_SIDE = 1280
@@ -59,14 +60,14 @@ def parse_view(bbox: str | None, center: str | None, zoom: float | None, width: 
         res = max(res, (top - bottom) / height)
         cx, cy = (left + right) / 2, (bottom + top) / 2
     else:
-        if zoom is None or not 0 <= zoom <= 24:
-            raise HTTPException(400, "zoom (0 to 24) must come with center")
+        if zoom is None or not MIN_ZOOM <= zoom <= MAX_ZOOM:
+            raise HTTPException(400, f"zoom ({MIN_ZOOM} to {MAX_ZOOM}) must come with center")
         try:
             lon, lat = (float(v) for v in center.split(","))  # type: ignore[union-attr]
         except ValueError:
             raise HTTPException(400, "center must be two numbers: lon,lat (degrees)") from None
-        if not (-180 <= lon <= 180 and -85.05 <= lat <= 85.05):
-            raise HTTPException(400, "center must have -180 <= lon <= 180 and -85.05 <= lat <= 85.05")
+        if not (-180 <= lon <= 180 and -MAX_LAT <= lat <= MAX_LAT):
+            raise HTTPException(400, f"center must have -180 <= lon <= 180 and -{MAX_LAT} <= lat <= {MAX_LAT}")
         (cx,), (cy,) = warp_transform("EPSG:4326", "EPSG:3857", [lon], [lat])
         res = TMS.matrix(0).cellSize / 2**zoom
         height = height or round(width * 3 / 8) * 2
@@ -145,11 +146,7 @@ def timelapse_router(catalog: Catalog, cache: FileCache, settings: Settings) -> 
             return content
 
         cache.root.mkdir(parents=True, exist_ok=True)
-        try:
-            task = tasks.start(key, len(chosen) + 1, work)
-        except TooManyTasks:
-            return JSONResponse({"detail": "another timelapse export is running in this process; retry later"},
-                                status_code=429, headers={"Retry-After": str(settings.retry_after)})
+        task = tasks.start(key, len(chosen) + 1, work)  # TooManyTasks: 429 (app.errors)
         if Tasks.wait(task, wait):
             return _file(task.future.result(), format, chosen, preset, key, settings.cache_max_age)  # type: ignore[union-attr]
         return _progress(task, request, status_code=202)

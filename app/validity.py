@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from app.changes import BuildId, MonthId, pinned_headers
 from mosaic.analysis import View, read_layer, valid_mask
 from mosaic.catalog import Catalog
+from mosaic.grid import MAX_LAT
 from processing.layout import Flag
 
 SIZE = 256
@@ -29,8 +30,9 @@ def parse_bbox(raw: str, name: str = "bbox") -> tuple[float, float, float, float
         west, south, east, north = (float(v) for v in raw.split(","))
     except ValueError:
         raise HTTPException(400, f"{name} must be four numbers: west,south,east,north (degrees)") from None
-    if not (-180 <= west < east <= 180 and -85.05 <= south < north <= 85.05):
-        raise HTTPException(400, f"{name} must have -180 <= west < east <= 180 and -85.05 <= south < north <= 85.05")
+    if not (-180 <= west < east <= 180 and -MAX_LAT <= south < north <= MAX_LAT):
+        raise HTTPException(400, f"{name} must have -180 <= west < east <= 180 and "
+                                 f"-{MAX_LAT} <= south < north <= {MAX_LAT}")
     return west, south, east, north
 
 

@@ -14,18 +14,19 @@ from pathlib import Path as FilePath
 from typing import Annotated, Literal
 
 import jinja2
-import morecantile
 from fastapi import APIRouter, HTTPException, Path, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 from starlette.templating import Jinja2Templates
 from titiler.core.utils import tms_limits
 
+from app.links import WMTS_XYZ, route_url, tiles_url
 from app.presets import PRESETS, Preset
 from app.presettiles import answer as preset_answer
 from mosaic.catalog import Catalog, Month, MonthNotFound
+from mosaic.grid import MIN_ZOOM, TMS
 
-TMS_ID = "WebMercatorQuad"
+TMS_ID = TMS.id
 TEMPLATES = Jinja2Templates(env=jinja2.Environment(
     autoescape=jinja2.select_autoescape(["xml"]),
     loader=jinja2.FileSystemLoader(FilePath(__file__).parent / "templates"),
@@ -35,27 +36,25 @@ TEMPLATES = Jinja2Templates(env=jinja2.Environment(
 def wmts_router(catalog: Catalog) -> APIRouter:
     """The ``/wmts/WMTSCapabilities.xml`` route over a catalog."""
     router = APIRouter(tags=["OGC WMTS"])
-    tms = morecantile.tms.get(TMS_ID)
 
     @router.get("/wmts/WMTSCapabilities.xml", summary="OGC WMTS 1.0.0 capabilities (RESTful)")
     def capabilities(request: Request) -> Response:
         """Every month and preset as a layer, with build-pinned tile templates: the stored tiles for true colour,
         JPEG or PNG (where a tile has no data) for false colour, PNG for the others; and one layer per preset
         with a ``Time`` dimension (default: the latest month, or ``?time=YYYY-MM``)."""
-        base = str(request.base_url).rstrip("/")
         months = catalog.months()
         layers = []
         for month in months:
-            limits = tms_limits(tms, month.bounds, zooms=(0, month.zoom))
+            limits = tms_limits(TMS, month.bounds, zooms=(MIN_ZOOM, month.zoom))
             for preset in PRESETS.values():
-                layers.append(month_layer(base, month, preset, limits))
-        layers += time_layers(base, months, _default_time(request, catalog, months))
+                layers.append(month_layer(request, month, preset, limits))
+        layers += time_layers(request, months, _default_time(request, catalog, months))
         return TEMPLATES.TemplateResponse(
             request,
             name="wmts.xml",
             context={
                 "layers": layers,
-                "tileMatrixSets": [{"id": TMS_ID, "crs": "urn:ogc:def:crs:EPSG::3857", "matrices": tms.tileMatrices}],
+                "tileMatrixSets": [{"id": TMS_ID, "crs": "urn:ogc:def:crs:EPSG::3857", "matrices": TMS.tileMatrices}],
                 "media_type": "image/png",
             },
             media_type="application/xml",
@@ -65,7 +64,7 @@ def wmts_router(catalog: Catalog) -> APIRouter:
     return router
 
 
-def month_layer(base: str, month: Month, preset: Preset, limits: list) -> dict:
+def month_layer(request: Request, month: Month, preset: Preset, limits: list, absolute: bool = True) -> dict:
     """The WMTS layer of one month and preset (template context), tiles pinned to its build."""
     query = f"build={month.build_id}" + (f"&{preset.query()}" if preset.params else "")
     return {
@@ -73,7 +72,7 @@ def month_layer(base: str, month: Month, preset: Preset, limits: list) -> dict:
         "identifier": f"{month.month}_{preset.name}",
         "tms_identifier": TMS_ID,
         "tms_limits": limits,
-        "tiles_url": _tiles_url(base, month.month, preset.layer, preset.extension),
+        "tiles_url": _tiles_url(request, month.month, preset.layer, preset.extension, absolute),
         "query_string": query,
         "bbox_crs_type": "WGS84BoundingBox",
         "bbox_crs_uri": "urn:ogc:def:crs:OGC:2:84",
@@ -98,15 +97,14 @@ PresetName = Literal[tuple(PRESETS)]  # type: ignore[valid-type]
 _TIME = re.compile(r"(\d{4}-(?:0[1-9]|1[0-2]))(-\d{2}(?:T[0-9:.]+(?:Z|[+-]\d{2}:?\d{2})?)?)?")
 
 
-def time_layers(base: str, months: list[Month], default: str | None) -> list[dict]:
+def time_layers(request: Request, months: list[Month], default: str | None) -> list[dict]:
     """One layer per preset with a ``Time`` dimension over ``months`` (none when nothing is published)."""
     if not months:
         return []
-    tms = morecantile.tms.get(TMS_ID)
     west, south = min(m.bounds[0] for m in months), min(m.bounds[1] for m in months)
     east, north = max(m.bounds[2] for m in months), max(m.bounds[3] for m in months)
     bounds = (west, south, east, north)
-    limits = tms_limits(tms, bounds, zooms=(0, max(m.zoom for m in months)))
+    limits = tms_limits(TMS, bounds, zooms=(MIN_ZOOM, max(m.zoom for m in months)))
     dimension = {
         "title": "Month of the synthesis",
         "identifier": "Time",
@@ -115,16 +113,16 @@ def time_layers(base: str, months: list[Month], default: str | None) -> list[dic
         "current": True,  # "current" is accepted and means the latest month
         "values": [m.month for m in months],
     }
-    url = base + TIME_TILES.replace("{time}", "{Time}").replace("{z}/{x}/{y}", "{TileMatrix}/{TileCol}/{TileRow}")
+    z, x, y = WMTS_XYZ
     return [
         {
             "title": f"{preset.title} (monthly: Time dimension)",
             "identifier": preset.name,
             "tms_identifier": TMS_ID,
             "tms_limits": limits,
-            "tiles_url": url.replace("{preset}", preset.name),
+            "tiles_url": route_url(request, "time_tile", preset=preset.name, time="{Time}", z=z, x=x, y=y),
             "query_string": "",
-            "media_type": month_layer(base, months[-1], preset, limits).get("media_type"),
+            "media_type": month_layer(request, months[-1], preset, limits).get("media_type"),
             "bbox_crs_type": "WGS84BoundingBox",
             "bbox_crs_uri": "urn:ogc:def:crs:OGC:2:84",
             "bbox": bounds,
@@ -175,7 +173,7 @@ def add_time_tiles(router: APIRouter, catalog: Catalog) -> None:
     ) -> Response:
         """The month's own WMTS layer's tile, answered through its route."""
         month = await run_in_threadpool(resolve_time, catalog, time)
-        layer = month_layer("", month, PRESETS[preset], [])
+        layer = month_layer(request, month, PRESETS[preset], [], absolute=False)
         path = layer["tiles_url"].format(TileMatrix=z, TileCol=x, TileRow=y)
         fast = await preset_answer(catalog, path, layer["query_string"].encode())
         if fast is not None:  # what the month's layer answers before its route (app.presettiles)
@@ -203,8 +201,9 @@ async def _forward(request: Request, path: str, query: str) -> Response:
     return response
 
 
-def _tiles_url(base: str, month: str, layer: str, extension: str) -> str:
+def _tiles_url(request: Request, month: str, layer: str, extension: str, absolute: bool = True) -> str:
     """A layer's RESTful tile template (the stored route for the true colour)."""
     if layer == "truecolor":
-        return f"{base}/months/{month}/truecolor/{{TileMatrix}}/{{TileCol}}/{{TileRow}}"
-    return f"{base}/months/{month}/{layer}/tiles/{TMS_ID}/{{TileMatrix}}/{{TileCol}}/{{TileRow}}{extension}"
+        z, x, y = WMTS_XYZ
+        return route_url(request, "truecolor", absolute=absolute, month=month, z=z, x=x, y=y)
+    return tiles_url(request, month, layer, extension, where=WMTS_XYZ, absolute=absolute)

@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
-import morecantile
 import numpy as np
 import rasterio
 from affine import Affine
@@ -24,10 +23,10 @@ from rasterio.enums import Resampling
 from rasterio.windows import Window, from_bounds
 
 from mosaic.catalog import Month
+from mosaic.grid import TMS, region_tile
 from mosaic.layers import LAYERS
 from processing.layout import Flag
 
-TMS = morecantile.tms.get("WebMercatorQuad")
 VALID_FLAGS = (int(Flag.LAND), int(Flag.WATER))
 """Flags of an observation an analysis trusts: land or water (not all-month cloud, snow, no data)."""
 _GEOD = Geod(ellps="WGS84")
@@ -115,8 +114,7 @@ def valid_mask(flags: np.ndarray) -> np.ndarray:
 
 
 def _tile_bounds(region: str) -> tuple[float, float, float, float]:
-    z, x, y = (int(v) for v in region.split("-"))
-    b = TMS.xy_bounds(morecantile.Tile(x, y, z))
+    b = TMS.xy_bounds(region_tile(region))
     return b.left, b.bottom, b.right, b.top
 
 

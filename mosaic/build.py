@@ -32,7 +32,7 @@ from mosaic.compose import compose_region
 from mosaic.documents import GridInfo, LayerRecord, Manifest, RegionRecord
 from mosaic.faults import BuildFailed, failing_cleanly, task
 from mosaic.gdalconfig import configure_gdal
-from mosaic.grid import OutputGrid
+from mosaic.grid import OutputGrid, region_id
 from mosaic.layers import LAYERS
 from mosaic.overview import paste_regions, warp_overview
 from mosaic.parts import PART_ASSETS, Part, part_geometry, part_key, warp_part
@@ -44,7 +44,7 @@ from mosaic.written import close, written
 from processing.errors import InvalidProduct, WrongMonth
 from processing.identity import checksum, fingerprint
 from processing.naming import parse_month
-from processing.product import L3AProduct, check_readable, verify_zip
+from processing.product import L3AProduct, check_readable, container_path, verify_zip
 from processing.scan import ScanResult, scan_products
 
 if TYPE_CHECKING:
@@ -168,7 +168,7 @@ def make_part(job: _ProductJob, grid: OutputGrid, parts_dir: str) -> PartOutcome
     try:
         t0 = time.perf_counter()
         if job.known_checksum is None and job.path.endswith(".zip"):
-            verify_zip(Path(job.path), [job.assets[a].removeprefix(f"/vsizip/{job.path}/") for a in PART_ASSETS])
+            verify_zip(Path(job.path), [container_path(job.path, job.assets[a]) for a in PART_ASSETS])
         digest = job.known_checksum or checksum(Path(job.path))
         t1 = time.perf_counter()
         key = part_key(digest, grid)
@@ -391,7 +391,7 @@ def _plan(store: DataStore, month: str, found: _Inputs) -> _Plan:
     prev_dir = str(found.previous_dir) if found.previous_dir else None
     region_tasks: list[RegionMade | Delayed] = []
     for (x, y, z), tiles in sorted(by_region.items()):
-        rid = f"{z}-{x}-{y}"
+        rid = region_id(morecantile.Tile(x, y, z))
         parts = [part_tasks[t] for t in sorted(tiles)]
         out_dir = str(tmp / "regions" / rid)
         reused = None

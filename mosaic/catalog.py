@@ -27,10 +27,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TypeVar
 
+import morecantile
 from osgeo import gdal
 
 from mosaic.documents import CatalogDocument, CatalogEntry, Document, Manifest
 from mosaic.gdalconfig import configure_gdal
+from mosaic.grid import region_id
 from mosaic.layers import LAYERS
 from mosaic.store import BUILD_ID_PATTERN, CATALOG
 from processing.errors import MosaiqueError
@@ -89,7 +91,7 @@ class Month:
         if z < self.region_zoom:
             return self.overview(layer)
         shift = z - self.region_zoom
-        region = f"{self.region_zoom}-{x >> shift}-{y >> shift}"
+        region = region_id(morecantile.Tile(x >> shift, y >> shift, self.region_zoom))
         if region not in self.regions:
             return None
         return f"{self.folder}/regions/{region}/{layer}.tif"

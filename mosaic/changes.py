@@ -136,7 +136,7 @@ def _valid(month: Month, view: View) -> np.ndarray:
 
 def _ndvi(month: Month, view: View) -> np.ndarray:
     """NDVI (float32), NaN where the reflectance is missing."""
-    b4, b8 = read_layer(month, "reflectance", view, (3, 4)).astype(np.float32)
+    b4, b8 = read_layer(month, "reflectance", view, REFLECTANCE.indexes("B4", "B8")).astype(np.float32)
     missing = (b4 == REFLECTANCE.nodata) | (b8 == REFLECTANCE.nodata)
     with np.errstate(divide="ignore", invalid="ignore"):
         ndvi = (b8 - b4) / (b8 + b4)

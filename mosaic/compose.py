@@ -23,7 +23,7 @@ from rasterio.warp import transform_geom
 from rasterio.windows import Window
 
 from mosaic.cog import BLOCK, gdal_config, write_cog
-from mosaic.grid import OutputGrid
+from mosaic.grid import OutputGrid, region_id
 from mosaic.layers import DATES, FLAGS, LAYERS, REFLECTANCE, TRUECOLOR, render_truecolor
 from mosaic.parts import Part
 from mosaic.select import Compositor
@@ -32,11 +32,6 @@ from processing.layout import NODATA, Flag
 from processing.tiles import france_outline
 
 CHUNK_ROWS = 512
-
-
-def region_id(region: morecantile.Tile) -> str:
-    """Name of a region: ``z-x-y``."""
-    return f"{region.z}-{region.x}-{region.y}"
 
 
 @dataclass

@@ -21,7 +21,7 @@ from typing import ParamSpec, TypeVar
 from osgeo import gdal
 
 from mosaic.store import DataStore
-from processing.errors import MosaiqueError
+from processing.errors import MosaiqueError, describe_chain, exception_chain
 
 log = logging.getLogger("mosaique.build")
 P = ParamSpec("P")
@@ -62,19 +62,9 @@ def gdal_errors() -> Iterator[list[str]]:
 
 def explain(exc: BaseException, gdal_messages: Sequence[str] = ()) -> str:
     """One line naming an exception, its causes and GDAL's messages; a full disk says ENOSPC."""
-    parts: list[str] = []
-    no_space = False
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        text = f"{type(current).__name__}: {current}"
-        no_space |= getattr(current, "errno", None) in _NO_SPACE_ERRNOS
-        if text not in parts:
-            parts.append(text)
-        current = current.__cause__ or current.__context__
-    parts += [m for m in dict.fromkeys(gdal_messages) if not any(m in p for p in parts)]
-    line = " <- ".join(parts)
+    line = describe_chain(exc)
+    line = " <- ".join([line, *(m for m in dict.fromkeys(gdal_messages) if m not in line)])
+    no_space = any(getattr(e, "errno", None) in _NO_SPACE_ERRNOS for e in exception_chain(exc))
     no_space |= any(t in line.lower() for t in _NO_SPACE_TEXTS)
     return f"no space left on device (ENOSPC): {line}" if no_space else line
 

@@ -26,7 +26,66 @@ FRANCE_LAT = 46.5
 """Latitude at which ground resolutions are reported."""
 WARP_ERROR = 0.125
 """Largest error, in source pixels, of GDAL's approximate transformer (the warp's default)."""
-MAX_ZOOM = 24
+MIN_ZOOM, MAX_ZOOM = TMS.minzoom, TMS.maxzoom
+"""Zooms of the grid (0 to 24): what the server accepts and builds may use."""
+MAX_LAT = math.floor(TMS.bbox.top * 100) / 100
+"""Largest latitude requests may name: the grid's edge (85.0511 degrees) rounded inwards, 85.05."""
+PIXEL_TOLERANCE = 1e-6
+"""How far (in pixels) a computed offset may lie from a whole pixel and still be that pixel."""
+
+
+@cache
+def matrix(zoom: int) -> morecantile.models.TileMatrix:
+    """The TMS's matrix of a zoom, kept (morecantile finds it in about 30 us: tile routes ask on every tile)."""
+    return TMS.matrix(zoom)
+
+
+@cache
+def _terms(zoom: int) -> tuple[float, float, float, int, int, int, int]:
+    """A matrix's origin, cell size, tile size and tile counts as plain numbers (fast to read)."""
+    m = matrix(zoom)
+    return (*m.pointOfOrigin, m.cellSize, m.tileWidth, m.tileHeight, m.matrixWidth, m.matrixHeight)
+
+
+def cell_size(zoom: int) -> float:
+    """Pixel size (EPSG:3857 metres) of a zoom: ``TMS.matrix(zoom).cellSize``."""
+    return _terms(zoom)[2]
+
+
+def valid_tile(x: int, y: int, z: int) -> bool:
+    """Whether x/y/z is a tile of the grid (``TMS.is_valid``)."""
+    if not MIN_ZOOM <= z <= MAX_ZOOM:
+        return False
+    *_, columns, rows = _terms(z)
+    return 0 <= x < columns and 0 <= y < rows
+
+
+def tile_corner(x: int, y: int, z: int) -> tuple[float, float]:
+    """Top-left corner (EPSG:3857) of tile x/y/z: ``TMS.xy_bounds``'s left and top, computed as morecantile
+    does (``xy_bounds`` costs about 60 us, a stored tile's whole answer a few tens)."""
+    left, top, cell, width, height, _, _ = _terms(z)
+    return left + x * cell * width, top - y * cell * height
+
+
+def whole_pixels(*values: float) -> tuple[int, ...] | None:
+    """Pixel offsets or sizes computed in floating point as the whole numbers they are, or None
+    if one of them is not within ``PIXEL_TOLERANCE`` of a whole number (not on the grid)."""
+    rounded = tuple([round(v) for v in values])
+    for i, value in enumerate(values):
+        if abs(value - rounded[i]) > PIXEL_TOLERANCE:
+            return None
+    return rounded
+
+
+def region_id(region: morecantile.Tile) -> str:
+    """The id of a region tile, ``z-x-y``: its file names and its key in manifests."""
+    return f"{region.z}-{region.x}-{region.y}"
+
+
+def region_tile(rid: str) -> morecantile.Tile:
+    """The region tile of an id ``z-x-y`` (the inverse of :func:`region_id`)."""
+    z, x, y = (int(v) for v in rid.split("-"))
+    return morecantile.Tile(x, y, z)
 
 
 def ground_resolution(zoom: int, lat: float = FRANCE_LAT) -> float:

@@ -28,6 +28,10 @@ class Layer:
     overview_resampling: str
     description: str
 
+    def indexes(self, *bands: str) -> tuple[int, ...]:
+        """1-based indexes (GDAL's, rio-tiler's ``indexes``) of some of the layer's bands, by name."""
+        return tuple(self.bands.index(band) + 1 for band in bands)
+
 
 REFLECTANCE = Layer("reflectance", ("B2", "B3", "B4", "B8"), "int16", NODATA, "ZSTD", "AVERAGE",
                     "Surface reflectance x 10000 (Theia L3A FRC), bands B2/B3/B4/B8")
@@ -43,7 +47,7 @@ LAYERS: dict[str, Layer] = {layer.name: layer for layer in (REFLECTANCE, FLAGS, 
 def render_truecolor(reflectance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(B2, B3, B4, B8) int16 -> RGB uint8 with the fixed stretch, and the valid mask (uint8 0/255)."""
     lo, hi = TRUECOLOR_STRETCH
-    b2, b3, b4 = reflectance[0], reflectance[1], reflectance[2]
+    b2, b3, b4 = (reflectance[i - 1] for i in REFLECTANCE.indexes("B2", "B3", "B4"))
     valid = (b2 != NODATA) & (b3 != NODATA) & (b4 != NODATA)
     rgb = np.empty((3, *b2.shape), dtype=np.uint8)
     for out, band in zip(rgb, (b4, b3, b2), strict=True):

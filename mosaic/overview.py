@@ -21,7 +21,7 @@ import numpy as np
 from osgeo import gdal
 
 from mosaic.cog import gdal_config
-from mosaic.grid import OutputGrid
+from mosaic.grid import OutputGrid, whole_pixels
 from mosaic.layers import Layer
 from mosaic.written import close, flushed, written
 
@@ -59,11 +59,11 @@ def paste_regions(previous: Path, dst: Path, cogs: Iterable[str | Path], grid: O
         for cog in cogs:
             src = gdal.Open(str(cog))
             s_left, _, _, s_top, _, _ = src.GetGeoTransform()
-            col, row = (s_left - left) / res, (top - s_top) / res
-            if (abs(col - round(col)) > 1e-6 or abs(row - round(row)) > 1e-6 or col < 0 or row < 0
-                    or round(col) + size > ds.RasterXSize or round(row) + size > ds.RasterYSize
-                    or src.RasterCount != ds.RasterCount):
+            where = whole_pixels((s_left - left) / res, (top - s_top) / res)
+            if (where is None or min(where) < 0 or where[0] + size > ds.RasterXSize
+                    or where[1] + size > ds.RasterYSize or src.RasterCount != ds.RasterCount):
                 return False
+            col, row = where
             masked = src.GetRasterBand(1).GetMaskFlags() == gdal.GMF_PER_DATASET
             if masked != (ds.GetRasterBand(1).GetMaskFlags() == gdal.GMF_PER_DATASET):
                 return False
@@ -71,10 +71,10 @@ def paste_regions(previous: Path, dst: Path, cogs: Iterable[str | Path], grid: O
                 pixels = _level_pixels(src.GetRasterBand(i), size)
                 if pixels is None:
                     return False
-                ds.GetRasterBand(i).WriteArray(pixels, round(col), round(row))
+                ds.GetRasterBand(i).WriteArray(pixels, col, row)
             if masked:
                 mask = _level_pixels(src.GetRasterBand(1).GetMaskBand(), size)
-                ds.GetRasterBand(1).GetMaskBand().WriteArray(mask, round(col), round(row))
+                ds.GetRasterBand(1).GetMaskBand().WriteArray(mask, col, row)
         return True
 
 

@@ -28,12 +28,13 @@ from rasterio.windows import Window
 from rasterio.windows import transform as window_transform
 
 from mosaic.grid import OutputGrid
+from mosaic.layers import REFLECTANCE
 from mosaic.written import flushed, written
 from processing.layout import NODATA, Flag
 
 gdal.UseExceptions()  # a failed write or flush raises
 
-REFLECTANCE_BANDS: tuple[str, ...] = ("B2", "B3", "B4", "B8")
+REFLECTANCE_BANDS: tuple[str, ...] = REFLECTANCE.bands
 PART_ASSETS: tuple[str, ...] = (*REFLECTANCE_BANDS, "FLG_R1", "DTS_R1")
 PART_NODATA = NODATA
 """One no-data value for all bands of a part (GeoTIFF stores one): FLG 0 becomes -10000."""

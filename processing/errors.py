@@ -70,3 +70,19 @@ class UnsafePath(InvalidProduct):
 
 class OutsideFrance(InvalidProduct):
     """The product's tile is not one of the France tiles: it adds nothing to a France mosaic."""
+
+
+def exception_chain(exc: BaseException, limit: int = 8) -> list[BaseException]:
+    """An exception and those it was raised from (``__cause__``, else ``__context__``), each once."""
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and all(current is not e for e in chain) and len(chain) < limit:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
+
+
+def describe_chain(exc: BaseException, limit: int = 8) -> str:
+    """One line, ``Type: message <- Type: message``, of an exception and its causes (GDAL's real
+    reason is often a cause: rasterio says "Read failed", its cause says why)."""
+    return " <- ".join(dict.fromkeys(f"{type(e).__name__}: {e}" for e in exception_chain(exc, limit)))

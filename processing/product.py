@@ -158,7 +158,7 @@ class _Storage:
     def gdal_path(self, rel: str) -> str:
         """The path GDAL opens for a file of the product."""
         if self.is_zip:
-            return f"/vsizip/{self.path}/{self.folder}/{rel}"
+            return vsizip(self.path, f"{self.folder}/{rel}")
         return str(self.path / rel)
 
 
@@ -218,7 +218,7 @@ class L3AProduct:
         """What :meth:`from_record` needs to stand for this product without opening it (JSON-ready)."""
         return {
             "name": str(self.name),
-            "assets": {a: _container_path(self.path, g) for a, g in self.assets.items()},
+            "assets": {a: container_path(self.path, g) for a, g in self.assets.items()},
             "grids": {k: [g.crs.to_epsg(), g.width, g.height, *tuple(g.transform)[:6]] for k, g in self.grids.items()},
             "metadata": self.metadata.model_dump(mode="json", exclude_defaults=True),
             "warnings": self.warnings,
@@ -239,7 +239,7 @@ class L3AProduct:
             k: RasterGrid(CRS.from_epsg(epsg), Affine(*t), width, height)
             for k, (epsg, width, height, *t) in record["grids"].items()
         }
-        base = f"/vsizip/{path}" if path.is_file() else str(path.parent)
+        base = vsizip(path) if path.is_file() else str(path.parent)
         assets = {a: f"{base}/{rel}" for a, rel in record["assets"].items()}
         metadata = ProductMetadata.model_validate(record["metadata"])
         return cls(path, parsed, metadata, assets, grids, list(record["warnings"]))
@@ -323,11 +323,18 @@ class L3AProduct:
         return str(self.name)
 
 
-def _container_path(path: Path, gdal_path: str) -> str:
-    """An asset's path inside its zip, or relative to the folder holding the product folder."""
-    if gdal_path.startswith("/vsizip/"):
-        return gdal_path.removeprefix(f"/vsizip/{path}/")
-    return Path(gdal_path).relative_to(path.parent).as_posix()
+def vsizip(archive: Path | str, member: str = "") -> str:
+    """The path GDAL opens for a zip (``/vsizip/archive``) or for a member inside it."""
+    return f"/vsizip/{archive}/{member}" if member else f"/vsizip/{archive}"
+
+
+def container_path(path: Path | str, gdal_path: str) -> str:
+    """An asset's path inside its zip ``path`` (the inverse of :func:`vsizip`), or relative to the
+    folder holding the product folder ``path``."""
+    inside = vsizip(path) + "/"
+    if gdal_path.startswith(inside):
+        return gdal_path.removeprefix(inside)
+    return Path(gdal_path).relative_to(Path(path).parent).as_posix()
 
 
 def verify_zip(path: Path, members: Iterable[str] | None = None) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +19,7 @@ from app.settings import Settings
 from mosaic.build import BuildOptions, build_month
 from mosaic.catalog import Catalog
 from sample import generate_products
-from tests.helpers import free_port, running
+from tests.helpers import serving
 
 TOKEN = "s3cret-token-for-tests"
 MONTH = "2018-07"
@@ -37,11 +36,8 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def server(data: Path) -> Iterator[str]:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "MOSAIQUE_ADMIN_TOKEN": TOKEN, "MOSAIQUE_DASK_SCHEDULER": "sync"}
-    with running([sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--data-dir", str(data)],
-                 f"{url}/healthz", env=env):
+    with serving(data, env=env) as url:
         yield url
 
 
@@ -178,10 +174,12 @@ def test_failed_tokens_and_build_starts_are_rate_limited(tmp_path: Path) -> None
 
 def test_concurrent_builds_are_capped(tmp_path: Path) -> None:
     (tmp_path / "inputs").mkdir()
-    client = TestClient(create_app(Settings(data_dir=tmp_path, admin_token=TOKEN, max_builds=1)))
+    settings = Settings(data_dir=tmp_path, admin_token=TOKEN, max_builds=1, retry_after=7)
+    client = TestClient(create_app(settings))
     assert client.post("/api/admin/builds", json={"month": "2019-01", "inputs": ["."]}, headers=auth()).status_code == 202
     busy = client.post("/api/admin/builds", json={"month": "2019-02", "inputs": ["."]}, headers=auth())
     assert busy.status_code == 429 and "MOSAIQUE_MAX_BUILDS" in busy.json()["detail"]
+    assert busy.headers["retry-after"] == "7"  # the setting, as every 429 and 503 of app.errors
     assert client.post("/api/admin/builds", json={"month": "2019-01", "inputs": ["."]}, headers=auth()).status_code == 409
     _cancel_all(client)
 

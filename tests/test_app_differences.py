@@ -12,16 +12,15 @@ from fastapi.testclient import TestClient
 from app.main import create_app
 from app.settings import Settings
 from mosaic.catalog import Catalog
-from tests.helpers import published_months, rgba
+from tests.helpers import rgba
 
 TILE = (7, 64, 46)  # the region tile at zoom 7: its COGs are exactly this tile
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> TestClient:
-    data = published_months(tmp_path_factory.mktemp("diff"), ["T31TCJ"], ["2018-07", "2018-08"], pixel_size=2000)
-    app = create_app(Settings(data_dir=data))
-    app.state.data = data
+def client(france: Path) -> TestClient:
+    app = create_app(Settings(data_dir=france))
+    app.state.data = france
     return TestClient(app)
 
 
@@ -81,3 +80,13 @@ def test_point_series_has_one_entry_per_month_with_the_layers_values(client: Tes
     outside = client.get("/api/point/-30,43.8").json()["months"]
     assert all(m["flag"] is None and m["ndvi"] is None for m in outside)
     assert client.get("/api/point/200,43.8").status_code == 400
+
+
+def test_legends_give_the_scales_the_tiles_are_drawn_with(client: TestClient) -> None:
+    legends = client.get("/api/legends").json()
+    assert legends["ndvi"]["range"] == [-0.5, 0.5] and legends["ndvi"]["signed"]
+    assert legends["magnitude"]["range"] == [0.0, 0.3] and not legends["magnitude"]["signed"]
+    z, x, y = TILE
+    same = rgba(client.get(f"/diff/2018-07/2018-07/tiles/WebMercatorQuad/{z}/{x}/{y}.png?kind=magnitude").content)
+    drawn = same[:3, same[3] > 0][:, 0]
+    assert legends["magnitude"]["colors"][0] == "#{:02x}{:02x}{:02x}".format(*drawn)  # no change: the low end

@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import os
 import re
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,9 +14,9 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Browser, Page
 
-from tests.helpers import free_port, running
+from tests.helpers import serving
 from tests.pages import ARTIFACTS, CHROMIUM, DESKTOP, PHONE, READY, axe_violations, new_page, open_page, overlap
-from tests.planted import CLOUD, LOSS, lonlat_bounds, planted_months
+from tests.planted import CLOUD, LOSS, lonlat_bounds
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed")
 RETRY_AFTER = 3
@@ -32,17 +31,13 @@ NOTE = "document.getElementById('{}').textContent"
 
 
 @pytest.fixture(scope="module")
-def planted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
-    """A real server on the planted months; every computation answers 202 first (no wait)."""
-    root = tmp_path_factory.mktemp("insight")
-    data = planted_months(root)
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = os.environ | {"MOSAIQUE_CACHE_DIR": str(root / "cache"), "MOSAIQUE_COMPUTE_WAIT": "0",
-                        "MOSAIQUE_RETRY_AFTER": str(RETRY_AFTER)}
-    with running([sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--data-dir", str(data)],
-                 f"{url}/healthz", env=env):
-        yield root, url
+def planted(planted_sample: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
+    """A real server on the shared planted months (read only), caching in this module's folder;
+    every computation answers 202 first (no wait)."""
+    env = os.environ | {"MOSAIQUE_CACHE_DIR": str(tmp_path_factory.mktemp("insight-cache")),
+                        "MOSAIQUE_COMPUTE_WAIT": "0", "MOSAIQUE_RETRY_AFTER": str(RETRY_AFTER)}
+    with serving(planted_sample / "data", env=env) as url:
+        yield planted_sample, url
 
 
 def requests_to(page: Page, path: str) -> list[str]:

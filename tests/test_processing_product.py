@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,7 @@ from rasterio.windows import Window
 
 from processing import errors
 from processing.layout import BANDS, Flag
-from processing.product import L3AProduct, row_windows
+from processing.product import L3AProduct, container_path, row_windows, vsizip
 from tests.bad_products import BAD, PIXEL, asset, edit_mtd, make
 from tests.helpers import read_asset
 
@@ -130,3 +131,14 @@ def test_renamed_zip_is_read_by_its_inner_folder(tmp_path: Path) -> None:
     assert product.tile == "T31TCJ"
     assert any("holds product" in w for w in product.warnings)
     shutil.rmtree(tmp_path)
+
+
+def test_assets_are_members_of_their_zip(pair: tuple[Path, Path]) -> None:
+    """``container_path`` undoes ``vsizip``: each asset is a member the zip holds (what its CRC check reads)."""
+    archive = L3AProduct.open(pair[1])
+    members = set(zipfile.ZipFile(archive.path).namelist())
+    for gdal_path in archive.assets.values():
+        member = container_path(archive.path, gdal_path)
+        assert member in members and vsizip(archive.path, member) == gdal_path
+    folder = L3AProduct.open(pair[0])
+    assert container_path(folder.path, folder.assets["B4"]).startswith(f"{folder.path.name}/")

@@ -5,10 +5,12 @@ import { monthLabel } from "./months.js";
 import { state } from "./state.js";
 
 const $ = (id) => document.getElementById(id);
-const DIFF_LEGEND = {
-  ndvi: { title: "ndviChange", from: [-0.5, "loss"], to: [0.5, "gain"], signed: true, colors: "#8c510a, #f5f5f5, #01665e" },
-  magnitude: { title: "magnitudeChange", from: [0], to: [0.3], colors: "#000004, #bb3754, #fcffa4" },
-};
+// The colour scales of the differences, as the server draws them: /api/legends (kind -> range, signed, colors).
+let scales = {};
+fetch("/api/legends").then((r) => (r.ok ? r.json() : {})).then((found) => {
+  scales = found;
+  if (scales[state.mode]) legend();
+}).catch(() => {});
 
 function tick([value, word], signed) {
   const text = number(value, 2, signed);
@@ -22,18 +24,20 @@ export function legend() {
   $("side-right").textContent = monthLabel(state.right);
   $("side-left").hidden = $("side-right").hidden = !swipe;
   const box = $("legend");
-  const info = DIFF_LEGEND[state.mode];
+  const info = scales[state.mode];
   box.hidden = !info;
   if (!info) return;
+  const [low, high] = info.range;
   box.replaceChildren();
   const title = document.createElement("strong");
-  title.textContent = t(info.title);
+  title.textContent = t(`${state.mode}Change`);
   const bar = document.createElement("div");
   bar.className = "bar";
   // Set through the CSSOM: the page's Content Security Policy refuses inline style attributes.
-  bar.style.background = `linear-gradient(to right, ${info.colors})`;
+  bar.style.background = `linear-gradient(to right, ${info.colors.join(", ")})`;
   const ticks = document.createElement("div");
   ticks.className = "ticks";
-  for (const end of [info.from, info.to]) ticks.append(Object.assign(document.createElement("span"), { textContent: tick(end, info.signed) }));
+  const ends = info.signed ? [[low, "loss"], [high, "gain"]] : [[low], [high]];
+  for (const end of ends) ticks.append(Object.assign(document.createElement("span"), { textContent: tick(end, info.signed) }));
   box.append(title, ` (${monthLabel(state.left)} → ${monthLabel(state.right)})`, bar, ticks);
 }
