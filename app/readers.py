@@ -294,10 +294,11 @@ class GridFile:
     alone takes GDAL 0.5 ms to parse, opening the file 25 us."""
 
     def __init__(self, ds: gdal.Dataset) -> None:
-        self.on_tms = rasterio.crs.CRS.from_wkt(ds.GetProjection()) == TMS.rasterio_crs if ds.GetProjection() \
-            else False  # (as rasterio compares them; no CRS: not on the grid)
-        """Whether the file is in the tile matrix set's CRS (else no tile is a window of it)."""
-        self.x0, self.dx, _, self.y0, _, self.dy = ds.GetGeoTransform()
+        wkt = ds.GetProjection()
+        self.x0, self.dx, rotation_x, self.y0, rotation_y, self.dy = ds.GetGeoTransform()
+        self.on_tms = bool(wkt) and not rotation_x and not rotation_y and \
+            rasterio.crs.CRS.from_wkt(wkt) == TMS.rasterio_crs  # (as rasterio compares them)
+        """Whether the file is north up in the tile matrix set's CRS (else no tile is a window of it)."""
         self.width, self.height = ds.RasterXSize, ds.RasterYSize
         band = ds.GetRasterBand(1)
         self.nodata: float | None = band.GetNoDataValue()
