@@ -105,8 +105,9 @@ def main() -> None:
         for name, root in (("before", args.baseline.resolve()), ("after", here)):
             port = free_port()
             base[name] = f"http://127.0.0.1:{port}"
-            procs[name] = start([python, "-m", "app.cli", "serve", "--port", str(port), "--data-dir", str(args.data)],
-                                f"{base[name]}/healthz", env={**os.environ, "PYTHONPATH": str(root)})
+            procs[name] = start([python, "-m", "app.cli", "serve", "--port", str(port), "--data-dir",
+                                 str(args.data.resolve())],
+                                f"{base[name]}/healthz", env={**os.environ, "PYTHONPATH": str(root)}, cwd=root)
         pins = f"build_a={first.build_id}&build_b={month.build_id}"
         routes = templates(base["after"], first.month, month.month, pins)
         rows, mismatches, summary = [], 0, {}
