@@ -48,10 +48,12 @@ class MonthLayer:
 
 
 KEPT_OPEN = 16
-"""Idle open readers of local files kept for the next request (the least recently used closed beyond).
+"""Idle open readers and window-read datasets (:func:`open_grid`) of local files kept for the next request (the
+least recently used closed beyond).
 
 Each costs memory besides GDAL's block cache: about 9 MB for a region reflectance COG read at
-every zoom (libtiff's per-overview buffers; measured), so 16, not more."""
+every zoom (libtiff's per-overview buffers; measured), so 16, not more. Closing one drops its
+decoded blocks from GDAL's cache: the blocks cached are those of the files kept open."""
 _lock = threading.Lock()
 _Handle = Union["Reader", "GridDataset"]
 """What is kept open: rio-tiler readers (the routes), GDAL datasets (window reads of tiles)."""
