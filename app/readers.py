@@ -23,9 +23,11 @@ import numpy as np
 import rasterio
 from morecantile import TileMatrixSet
 from osgeo import gdal, gdal_array
+from rasterio.enums import Resampling
 from rasterio.features import bounds as featurebounds
 from rasterio.warp import transform_bounds
 from rasterio.windows import Window, from_bounds
+from rasterio.windows import bounds as window_bounds
 from rio_tiler import reader as low_level
 from rio_tiler.constants import WEB_MERCATOR_TMS, WGS84_CRS
 from rio_tiler.errors import PointOutsideBounds, RioTilerError, TileOutsideBounds
@@ -33,6 +35,7 @@ from rio_tiler.expression import parse_expression
 from rio_tiler.io.base import BaseReader
 from rio_tiler.io.rasterio import Reader
 from rio_tiler.models import ImageData, Info, PointData
+from rio_tiler.utils import non_alpha_indexes
 
 from app.bands import band_names, unnamed
 from mosaic.catalog import Month
@@ -415,12 +418,27 @@ def window_read(month: Month, layer: str, z: int, x: int, y: int, indexes: Seque
     source = month.source(layer, z, x, y)
     if source is None:
         raise TileOutsideBounds(f"tile {z}/{x}/{y} holds no data of {month.month}")
+    if source.startswith("/vsi"):  # through rasterio, whose errors tell a store that cannot be reached (503)
+        return _remote_window_read(source, z, x, y, indexes, size)
     with open_grid(source) as src:
         window = src.file.window(x, y, z)
         if window is None:
             return None
         indexes = indexes or src.file.indexes
         return WindowRead(src.read(window, indexes, size), indexes, src.file.nodata, src.file.bounds(window), source)
+
+
+def _remote_window_read(source: str, z: int, x: int, y: int, indexes: Sequence[int], size: int) -> WindowRead | None:
+    """:func:`window_read` of a file in a remote store, through rasterio (its errors carry GDAL's whole chain: the
+    HTTP failure behind a failed open, which :func:`app.errors.transient` recognises)."""
+    with open_reader(source, TMS) as src:
+        window = grid_window(src, x, y, z)
+        if window is None:
+            return None
+        indexes = list(indexes or non_alpha_indexes(src.dataset))  # (rio-tiler's default)
+        data = src.dataset.read(indexes, window=window, out_shape=(len(indexes), size, size),
+                                resampling=Resampling.nearest)
+        return WindowRead(data, indexes, src.dataset.nodata, window_bounds(window, src.dataset.transform), source)
 
 
 def grid_tile(month: Month, layer: str, z: int, x: int, y: int, indexes: Sequence[int] = (),
