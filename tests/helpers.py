@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
 import socket
 import subprocess
 import sys
@@ -23,6 +24,13 @@ from sample import generate_products
 
 CLI = [sys.executable, "-m", "app.cli"]
 
+# The shared samples of conftest.py (session fixtures `france` and `year`).
+FRANCE_TILES = ["T31TCJ", "T31TDJ"]  # Toulouse and east of it: tile 7/64/46 is one region
+FRANCE_MONTHS = ["2018-07", "2018-08"]
+YEAR_TILE = "T32TLP"  # the Mercantour: snow in winter, none in July
+YEAR_MONTHS = [f"2018-{m:02d}" for m in range(1, 13)]
+PIXEL = 2000  # zoom 7 (the rule keeping every pixel): a region COG is one tile
+
 
 def published_months(root: Path, tiles: list[str], months: list[str], pixel_size: float = 1000) -> Path:
     """Sample products under ``root/in``, each month built and published into ``root/data``."""
@@ -30,6 +38,12 @@ def published_months(root: Path, tiles: list[str], months: list[str], pixel_size
     for month in months:
         build_month(root / "data", month, [root / "in"], BuildOptions(scheduler="sync", progress=False))
     return root / "data"
+
+
+def copy_published(data: Path, root: Path) -> Path:
+    """A copy of ``published_months``' data dir and its inputs, as ``root/data`` and ``root/in``."""
+    shutil.copytree(data.parent / "in", root / "in")
+    return Path(shutil.copytree(data, root / "data"))
 
 
 def read_asset(product: L3AProduct, asset: str, window: Window | None = None) -> np.ndarray:
@@ -89,3 +103,12 @@ def running(cmd: list[str], probe: str, timeout: float = 30, **popen: object) ->
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@contextmanager
+def serving(data: Path | str, **popen: object) -> Iterator[str]:
+    """`mosaique serve` on ``data`` at a free port of 127.0.0.1 until the block ends; yields its base URL."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with running([*CLI, "serve", "--port", str(port), "--data-dir", str(data)], f"{url}/healthz", **popen):
+        yield url

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,7 +11,7 @@ import numpy as np
 from playwright.sync_api import Browser, Page
 from rasterio.io import MemoryFile
 
-from tests.helpers import free_port, published_months, running
+from tests.helpers import published_months, serving
 
 CHROMIUM = "/usr/bin/chromium"
 TILE = re.compile(r"/(months|diff)/.+/\d+/\d+/\d+")  # a tile URL: stored, dynamic or difference
@@ -35,11 +34,7 @@ DESKTOP = {"viewport": {"width": 1920, "height": 1080}}
 def serve(root: Path, months: list[str], tiles: tuple[str, ...] = ("T31TCJ", "T31TDJ"),
           pixel_size: float = 1000) -> Iterator[str]:
     """A real server on sample months published under ``root``; yields its URL."""
-    data = published_months(root, list(tiles), months, pixel_size=pixel_size)
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    with running([sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--data-dir", str(data)],
-                 f"{url}/healthz"):
+    with serving(published_months(root, list(tiles), months, pixel_size=pixel_size)) as url:
         yield url
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +19,7 @@ from app.settings import Settings
 from mosaic.build import BuildOptions, build_month
 from mosaic.catalog import Catalog
 from sample import generate_products
-from tests.helpers import free_port, running
+from tests.helpers import serving
 
 TOKEN = "s3cret-token-for-tests"
 MONTH = "2018-07"
@@ -37,11 +36,8 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def server(data: Path) -> Iterator[str]:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "MOSAIQUE_ADMIN_TOKEN": TOKEN, "MOSAIQUE_DASK_SCHEDULER": "sync"}
-    with running([sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--data-dir", str(data)],
-                 f"{url}/healthz", env=env):
+    with serving(data, env=env) as url:
         yield url
 
 

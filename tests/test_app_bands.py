@@ -14,15 +14,15 @@ from osgeo import gdal
 from app.main import create_app
 from app.settings import Settings
 from mosaic.catalog import Catalog
-from tests.helpers import published_months
 
 MONTH = "2018-07"
 POINT = "1.2,43.8"
 
 
-@pytest.fixture(scope="module")
-def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return published_months(tmp_path_factory.mktemp("bands"), ["T31TCJ"], [MONTH], pixel_size=1000)
+@pytest.fixture()
+def data(france: Path) -> Path:
+    """The shared France sample: read only (the test that unnames the bands copies it)."""
+    return france
 
 
 def test_the_cogs_carry_the_band_names(data: Path) -> None:

@@ -11,8 +11,8 @@ every output format). No answer may be a 5xx; a 200 must be an image of the size
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import morecantile
@@ -25,9 +25,8 @@ from rasterio.io import MemoryFile
 from app.presets import PRESETS
 from mosaic.catalog import Catalog, Month
 from mosaic.layers import LAYERS
-from tests.helpers import free_port, published_months, running
+from tests.helpers import FRANCE_MONTHS as MONTHS
 
-MONTHS = ["2018-07", "2018-08"]
 EXAMPLES = 150
 
 TILESIZES = [None, 0, 1, 2, 255, 256, 257, 511, 512, 513, -1]
@@ -46,14 +45,11 @@ NODATA = [None, "0", "255", "-10000", "nan", "1e40", "x"]
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, Month]]]:
-    data = published_months(tmp_path_factory.mktemp("bounds"), ["T31TCJ", "T31TDJ"], MONTHS, pixel_size=2000)
-    months = {m.month: m for m in Catalog(data).months()}
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    with running([sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--data-dir", str(data)],
-                 f"{base}/healthz"):
-        yield base, months
+def server(france: Path, france_server: str) -> tuple[str, dict[str, Month]]:
+    """The shared France sample's server, and its months."""
+    months = {m.month: m for m in Catalog(france).months()}
+    assert sorted(months) == MONTHS
+    return france_server, months
 
 
 @pytest.fixture(scope="module")

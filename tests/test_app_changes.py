@@ -11,16 +11,20 @@ from app.main import create_app
 from app.settings import Settings
 from mosaic.catalog import Catalog
 from mosaic.changes import KINDS, MIN_AREA_KM2
-from tests.planted import CLOUD, GAIN, LOSS, Block, lonlat_bounds, planted_months
+from tests.planted import CLOUD, GAIN, LOSS, Block, lonlat_bounds
 
 KM = 1000  # the products' pixel, metres: the analysis pixel (zoom 7, 0.84 km) may land a pixel off the block
 
 
 @pytest.fixture(scope="module")
-def planted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, TestClient]:
-    root = tmp_path_factory.mktemp("planted")
-    data = planted_months(root)
-    return root, TestClient(create_app(Settings(data_dir=data, cache_dir=root / "cache")))
+def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("changes-cache")
+
+
+@pytest.fixture(scope="module")
+def planted(planted_sample: Path, cache: Path) -> tuple[Path, TestClient]:
+    """The shared planted months (read only) and a client caching its answers in this module's folder."""
+    return planted_sample, TestClient(create_app(Settings(data_dir=planted_sample / "data", cache_dir=cache)))
 
 
 def covers(bbox: list[float], inner: tuple[float, ...]) -> bool:
@@ -84,14 +88,14 @@ def test_planted_gain_is_the_top_gain_and_both_are_the_top_magnitudes(planted: t
     assert first["properties"]["mean_change"] > KINDS["magnitude"].threshold
 
 
-def test_answers_are_cached_per_pair_of_builds(planted: tuple[Path, TestClient]) -> None:
+def test_answers_are_cached_per_pair_of_builds(planted: tuple[Path, TestClient], cache: Path) -> None:
     root, client = planted
     catalog = Catalog(root / "data")
     a, b = catalog.get("2018-07").build_id, catalog.get("2018-08").build_id
     url = f"/api/changes/2018-07/2018-08?kind=ndvi_loss&build_a={a}&build_b={b}"
     first = client.get(url)
     assert first.headers["cache-control"] == "public, max-age=31536000, immutable"
-    cached = list((root / "cache").glob("*.json"))
+    cached = list(cache.glob("*.json"))
     assert cached
     for path in cached:  # a second answer comes from the file: change it and see
         path.write_text(path.read_text().replace('"rank":1,', '"rank":1,"from_cache":true,'))

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import sys
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +20,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
-from tests.helpers import free_port, published_months, running
+from tests.helpers import copy_published, serving
 
 TOKEN = "fuzz-admin-token-7c1e"
 EXAMPLES = int(os.environ.get("MOSAIQUE_FUZZ_EXAMPLES", "100"))
@@ -30,16 +29,14 @@ LEAKS = re.compile(r"Traceback \(most recent call last\)|File \"/|/(?:tmp|work|r
 
 
 @pytest.fixture(scope="module")
-def api_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[schemathesis.BaseSchema, Path]]:
+def api_schema(france: Path,
+               tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[schemathesis.BaseSchema, Path]]:
     root = tmp_path_factory.mktemp("fuzz")
-    data = published_months(root, ["T31TCJ", "T31TDJ"], ["2018-07", "2018-08"], pixel_size=2000)
+    data = copy_published(france, root)  # the admin API may rebuild it: a copy of the shared sample
     (data / "inputs").symlink_to(root / "in")
-    port = free_port()
     env = {"MOSAIQUE_ADMIN_TOKEN": TOKEN, "MOSAIQUE_LOG_JSON": "true", "PATH": "/usr/bin:/bin"}
-    base = f"http://127.0.0.1:{port}"
-    cmd = [sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--data-dir", str(data)]
     log = root / "server.log"
-    with log.open("wb") as out, running(cmd, f"{base}/healthz", env=env, stdout=out, stderr=out):
+    with log.open("wb") as out, serving(data, env=env, stdout=out, stderr=out) as base:
         schema = schemathesis.openapi.from_url(f"{base}/openapi.json")
         schema.config.update(base_url=base, headers={"Authorization": f"Bearer {TOKEN}"})
         yield schema, log

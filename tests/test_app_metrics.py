@@ -14,14 +14,14 @@ from prometheus_client.parser import text_string_to_metric_families
 from app.main import create_app
 from app.readers import close_idle_readers
 from app.settings import Settings
-from tests.helpers import published_months
 
 MONTH = "2018-07"
 
 
-@pytest.fixture(scope="module")
-def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return published_months(tmp_path_factory.mktemp("metrics"), ["T31TCJ"], [MONTH])
+@pytest.fixture()
+def data(france: Path) -> Path:
+    """The shared France sample: read only."""
+    return france
 
 
 def samples(client: TestClient) -> dict[tuple[str, tuple], float]:

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from app.main import create_app
 from app.settings import Settings
-from tests.helpers import free_port, published_months, running
+from tests.helpers import free_port, running
 
 MONTH = "2018-07"
 STATIC = "import sys, uvicorn; from starlette.applications import Starlette; " \
@@ -21,8 +21,9 @@ STATIC = "import sys, uvicorn; from starlette.applications import Starlette; " \
 
 
 @pytest.fixture(scope="module")
-def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return published_months(tmp_path_factory.mktemp("remote"), ["T31TCJ", "T31TDJ"], [MONTH])
+def data(france: Path) -> Path:
+    """The shared France sample: read only."""
+    return france
 
 
 @pytest.fixture(scope="module")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -15,30 +13,33 @@ from rasterio.io import MemoryFile
 
 from mosaic.build import BuildOptions, build_month
 from mosaic.catalog import Catalog
-from tests.helpers import free_port, published_months, rgba, running
+from tests.helpers import FRANCE_MONTHS, rgba, serving
 
 MONTH = "2018-07"
 
 
-@pytest.fixture(scope="module")
-def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return published_months(tmp_path_factory.mktemp("server"), ["T31TCJ", "T31TDJ"], [MONTH],
-                            pixel_size=2000)  # zoom 7 (the rule keeping every pixel): a region COG is one tile
+@pytest.fixture()
+def data(france: Path) -> Path:
+    """The shared France sample (two tiles, two months, at zoom 7): read only."""
+    return france
 
 
-@pytest.fixture(scope="module")
-def server(data: Path) -> Iterator[str]:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    with running([sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--data-dir", str(data)],
-                 f"{url}/healthz"):
-        yield url
+@pytest.fixture()
+def server(france_server: str) -> str:
+    return france_server
+
+
+def month_listed(client: httpx.Client, month: str = MONTH) -> dict:
+    """The month's entry in /api/months, after checking that every sample month is listed."""
+    months = client.get("/api/months").json()
+    assert [m["month"] for m in months] == FRANCE_MONTHS
+    return next(m for m in months if m["month"] == month)
 
 
 def test_months_lists_the_published_month_without_paths(server: str, data: Path) -> None:
     with httpx.Client(base_url=server) as client:
-        (month,) = client.get("/api/months").json()
-    assert month["month"] == MONTH and month["maxzoom"] == 7
+        month = month_listed(client)
+    assert month["maxzoom"] == 7
     assert month["build_id"] == Catalog(data).get(MONTH).build_id
     assert str(data) not in str(month)
     assert month["links"]["layers"]["truecolor"]["tiles"].startswith(server)
@@ -99,7 +100,7 @@ def test_gdal_reads_the_xyz_tiles(server: str, data: Path) -> None:
 
 def test_every_preset_renders_and_validity_hides_only_clear_land(server: str, data: Path) -> None:
     with httpx.Client(base_url=server) as client:
-        (month,) = client.get("/api/months").json()
+        month = month_listed(client)
         names = [p["name"] for p in client.get("/api/presets").json()]
         assert names == ["truecolor", "falsecolor", "ndvi", "validity"]
         tiles = {}
@@ -117,9 +118,10 @@ def test_every_preset_renders_and_validity_hides_only_clear_land(server: str, da
     assert not np.array_equal(tiles["ndvi"][:3], tiles["falsecolor"][:3])
 
 
-def test_build_pinned_urls_are_immutable_and_survive_a_republish(server: str, data: Path) -> None:
-    with httpx.Client(base_url=server) as client:
-        (month,) = client.get("/api/months").json()
+def test_build_pinned_urls_are_immutable_and_survive_a_republish(france_copy: Path) -> None:
+    data = france_copy  # republished below: a copy of the shared sample, served on its own
+    with serving(data) as server, httpx.Client(base_url=server) as client:
+        month = month_listed(client)
         pinned = month["links"]["presets"]["ndvi"]["tiles"].format(z=7, x=64, y=46)
         assert f"build={month['build_id']}" in pinned
         first = client.get(pinned)
@@ -139,7 +141,7 @@ def test_build_pinned_urls_are_immutable_and_survive_a_republish(server: str, da
 
         # Republish: the old pinned URL keeps answering the same bytes, "latest" moves on.
         rebuilt = build_month(data, MONTH, [data.parent / "in"], BuildOptions(scheduler="sync", force=True))
-        (now,) = client.get("/api/months").json()
+        now = month_listed(client)
         assert now["build_id"] == rebuilt.build_id != month["build_id"]
         assert client.get(pinned).content == first.content
         assert client.get(now["links"]["presets"]["ndvi"]["tiles"].format(z=7, x=64, y=46)).status_code == 200
@@ -150,11 +152,11 @@ def test_wmts_capabilities_parse_in_owslib_and_gdal_reads_a_layer(server: str, t
 
     with httpx.Client(base_url=server) as client:
         xml = client.get("/wmts/WMTSCapabilities.xml").content
-        (month,) = client.get("/api/months").json()
+        month = month_listed(client)
     wmts = WebMapTileService(f"{server}/wmts/WMTSCapabilities.xml", xml=xml)
     names = sorted(wmts.contents)
     presets = ("truecolor", "falsecolor", "ndvi", "validity")
-    assert names == sorted([*presets, *(f"{MONTH}_{p}" for p in presets)])  # presets: the Time layers
+    assert names == sorted([*presets, *(f"{m}_{p}" for m in FRANCE_MONTHS for p in presets)])  # presets: Time layers
     layer = wmts.contents[f"{MONTH}_ndvi"]
     assert "WebMercatorQuad" in layer.tilematrixsetlinks
     template = layer.resourceURLs[0]["template"]

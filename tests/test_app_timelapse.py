@@ -18,18 +18,18 @@ from app.main import create_app
 from app.presets import PRESETS
 from app.settings import Settings
 from mosaic.analysis import TMS
-from tests.planted import LOSS, lonlat_bounds, planted_months
+from tests.planted import LOSS, lonlat_bounds
 
 ZOOM, W, H = 9, 320, 240
 RETRY_AFTER = 7
 
 
 @pytest.fixture(scope="module")
-def planted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, TestClient]:
-    root = tmp_path_factory.mktemp("timelapse")
-    data = planted_months(root)
-    settings = Settings(data_dir=data, cache_dir=root / "cache", compute_wait=0.05, retry_after=RETRY_AFTER)
-    return root, TestClient(create_app(settings))
+def planted(planted_sample: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, TestClient]:
+    """The shared planted months (read only) and a client caching its exports in this module's folder."""
+    settings = Settings(data_dir=planted_sample / "data", cache_dir=tmp_path_factory.mktemp("timelapse-cache"),
+                        compute_wait=0.05, retry_after=RETRY_AFTER)
+    return planted_sample, TestClient(create_app(settings))
 
 
 def export(client: TestClient, query: str) -> tuple[bytes, str]:

@@ -6,8 +6,6 @@ of 2018 at a 2 km pixel; clients are OWSLib, GDAL's WMTS driver and httpx.
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -20,25 +18,10 @@ from rasterio.warp import transform
 
 from mosaic.catalog import Catalog
 from processing.layout import Flag
-from tests.helpers import free_port, published_months, rgba, running
+from tests.helpers import YEAR_MONTHS as MONTHS
+from tests.helpers import rgba
 
-MONTHS = [f"2018-{m:02d}" for m in range(1, 13)]
-TILE = "T32TLP"
 TMS = morecantile.tms.get("WebMercatorQuad")
-
-
-@pytest.fixture(scope="module")
-def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return published_months(tmp_path_factory.mktemp("year"), [TILE], MONTHS, pixel_size=2000)
-
-
-@pytest.fixture(scope="module")
-def server(data: Path) -> Iterator[str]:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    with running([sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--data-dir", str(data)],
-                 f"{url}/healthz"):
-        yield url
 
 
 def _tile_over_the_mountains(data: Path) -> morecantile.Tile:
@@ -49,17 +32,17 @@ def _tile_over_the_mountains(data: Path) -> morecantile.Tile:
 # --- WMTS Time dimension -------------------------------------------------------------------------
 
 
-def test_owslib_reads_the_time_dimension_and_fetches_two_months(server: str, data: Path) -> None:
+def test_owslib_reads_the_time_dimension_and_fetches_two_months(year_server: str, year: Path) -> None:
     from owslib.wmts import WebMapTileService
 
-    wmts = WebMapTileService(f"{server}/wmts/WMTSCapabilities.xml")
+    wmts = WebMapTileService(f"{year_server}/wmts/WMTSCapabilities.xml")
     presets = ("truecolor", "falsecolor", "ndvi", "validity")
     assert sorted(wmts.contents) == sorted([*presets, *(f"{m}_{p}" for m in MONTHS for p in presets)])
     layer = wmts.contents["truecolor"]
     time = layer.dimensions["Time"]
     assert time["values"] == MONTHS and time["default"] == "2018-12"
     assert "{Time}" in layer.resourceURLs[0]["template"]
-    tile = _tile_over_the_mountains(data)
+    tile = _tile_over_the_mountains(year)
     fetched = {}
     for month in ("2018-01", "2018-07"):
         args = dict(tilematrixset="WebMercatorQuad", tilematrix=str(tile.z), row=tile.y, column=tile.x)
@@ -72,10 +55,10 @@ def test_owslib_reads_the_time_dimension_and_fetches_two_months(server: str, dat
     assert not np.array_equal(fetched["2018-01"], fetched["2018-07"])
 
 
-def test_gdal_reads_two_months_through_the_time_layer(server: str, data: Path, tmp_path: Path) -> None:
+def test_gdal_reads_two_months_through_the_time_layer(year_server: str, year: Path, tmp_path: Path) -> None:
     gdal.SetConfigOption("GDAL_DEFAULT_WMS_CACHE_PATH", str(tmp_path / "wmscache"))
-    caps = f"{server}/wmts/WMTSCapabilities.xml"
-    zoom = Catalog(data).get("2018-01").zoom
+    caps = f"{year_server}/wmts/WMTSCapabilities.xml"
+    zoom = Catalog(year).get("2018-01").zoom
     month_layer = gdal.Open(f"WMTS:{caps},layer=2018-01_ndvi,tilematrixset=WebMercatorQuad,zoom_level={zoom}")
 
     def read(connection: str) -> np.ndarray:
@@ -93,9 +76,9 @@ def test_gdal_reads_two_months_through_the_time_layer(server: str, data: Path, t
     np.testing.assert_array_equal(read(f"{caps},layer=ndvi"), read(f"{caps},layer=2018-12_ndvi"))  # default
 
 
-def test_time_values_and_errors(server: str, data: Path) -> None:
-    tile = _tile_over_the_mountains(data)
-    url = f"{server}/wmts/tiles/truecolor/{{}}/WebMercatorQuad/{tile.z}/{tile.x}/{tile.y}"
+def test_time_values_and_errors(year_server: str, year: Path) -> None:
+    tile = _tile_over_the_mountains(year)
+    url = f"{year_server}/wmts/tiles/truecolor/{{}}/WebMercatorQuad/{tile.z}/{tile.x}/{tile.y}"
     with httpx.Client() as client:
         month = client.get(url.format("2018-07"))
         assert month.status_code == 200 and month.headers["content-type"] in ("image/png", "image/jpeg")
@@ -108,10 +91,10 @@ def test_time_values_and_errors(server: str, data: Path) -> None:
             r = client.get(url.format(bad))
             assert r.status_code == 400 and "Time" in r.json()["detail"], bad
         assert client.get(url.format("2018-07").replace("truecolor", "nope")).status_code == 422
-        empty = client.get(f"{server}/wmts/tiles/ndvi/2018-07/WebMercatorQuad/{tile.z}/0/0")
+        empty = client.get(f"{year_server}/wmts/tiles/ndvi/2018-07/WebMercatorQuad/{tile.z}/0/0")
         assert empty.status_code == 204
-        assert client.get(f"{server}/wmts/WMTSCapabilities.xml?time=2019-01").status_code == 404
-        assert client.get(f"{server}/wmts/WMTSCapabilities.xml?TIME=2018-13").status_code == 400
+        assert client.get(f"{year_server}/wmts/WMTSCapabilities.xml?time=2019-01").status_code == 404
+        assert client.get(f"{year_server}/wmts/WMTSCapabilities.xml?TIME=2018-13").status_code == 400
 
 
 # --- point series over the year ----------------------------------------------------------------
@@ -132,8 +115,8 @@ def _lonlat(transform_: rasterio.Affine, row: int, col: int) -> tuple[float, flo
     return lon, lat
 
 
-def test_point_series_gives_every_month_and_why_it_is_not_valid(server: str, data: Path) -> None:
-    flags = _flags(data)
+def test_point_series_gives_every_month_and_why_it_is_not_valid(year_server: str, year: Path) -> None:
+    flags = _flags(year)
     jan, jul = flags["2018-01"][0], flags["2018-07"][0]
     stack = np.stack([flags[m][0] for m in MONTHS])
     kinds = {
@@ -148,12 +131,12 @@ def test_point_series_gives_every_month_and_why_it_is_not_valid(server: str, dat
         points[name] = _lonlat(flags["2018-01"][1], rows[0] + 1, cols[0] + 1)
     points["outside"] = (2.35, 48.86)  # Paris: outside every month
 
-    with httpx.Client(base_url=server) as client:
+    with httpx.Client(base_url=year_server) as client:
         for name, (lon, lat) in points.items():
             series = client.get(f"/api/point/{lon},{lat}").json()["months"]
             assert [m["month"] for m in series] == MONTHS, name
             for month, entry in zip(MONTHS, series, strict=True):
-                expected = _expected(data, month, lon, lat)
+                expected = _expected(year, month, lon, lat)
                 assert entry["valid"] == (expected["flag"] == Flag.LAND), (name, month)
                 assert entry["reason"] == expected["reason"], (name, month)
                 assert entry["flag"] == expected["flag"]

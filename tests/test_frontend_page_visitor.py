@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from tests.helpers import free_port, published_months, running
+from tests.helpers import free_port, running
 from tests.pages import (
     ARGS,
     ARTIFACTS,
@@ -225,11 +225,10 @@ def test_phone_in_french_from_a_shared_link(browser: Browser, server: str) -> No
         assert page.errors == [] and page.outside == []
 
 
-def test_a_tile_error_message_goes_when_the_server_is_back(browser: Browser, tmp_path: Path) -> None:
-    data = published_months(tmp_path, ["T31TCJ"], ["2018-07"], pixel_size=2000)
-    port = free_port()
+def test_a_tile_error_message_goes_when_the_server_is_back(browser: Browser, france: Path) -> None:
+    port = free_port()  # the same port for both servers: the page's tile URLs stay the same
     url = f"http://127.0.0.1:{port}"
-    command = [sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--data-dir", str(data)]
+    command = [sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--data-dir", str(france)]
     with new_page(browser, url, locale="en-GB") as page:
         with running(command, f"{url}/healthz"):
             open_page(page, f"{url}/#borders=0&names=0&lng=1.5&lat=43.8&zoom=7")
