@@ -118,6 +118,10 @@ def main() -> None:
     for label, root, env in configs:
         rows += measure(label, root, env, args.data.resolve(), args.soak)
     loads.append(load())
+    plateau = {r[0]: r[2] for r in rows if r[1] == "soak pass 2"}
+    cpu_per = {r[0]: r[1].split(" ")[1] for r in rows if r[1].startswith("CPU ")}
+    summary = "- This run, the plateau (RSS after the second soak pass) and CPU per request: " + ", ".join(
+        f"`{label}` {plateau[label]} MB, {cpu_per[label]} ms" for label, _, _ in configs) + "."
     described = "; ".join(f"`{label}`: {', '.join(f'{k}={v}' for k, v in env.items()) or 'default settings'}"
                           f"{' (baseline code)' if root != here else ''}" for label, root, env in configs)
     body = f"""Command: `.venv/bin/python bench/memory_bench.py --data DATA{' --baseline BEFORE' * bool(args.baseline)}
@@ -133,6 +137,22 @@ engineers' jobs) at start / end: {" / ".join(loads)}.
 - `malloc free`: freed memory glibc keeps for later allocations (in the RSS wherever its pages were touched);
   `in use` holds GDAL's cached blocks (up to `MOSAIQUE_GDAL_CACHEMAX`), the buffers of the datasets kept open and
   the requests' arrays; Python's own small objects are not malloc's.
+- What the plateau is: the heap's high-water mark. GDAL's block cache fills to its bound while one layer's tiles
+  are read (HiDPI true colour, then the presets); when the files whose blocks it held are closed (the 16 kept
+  open are the least recently used), their blocks are freed, `in use` falls back to about 100 MB, and malloc keeps
+  the rest as `free` for the process's life: no growth, but a plateau set by `MOSAIQUE_GDAL_CACHEMAX` (and what
+  the requests held meanwhile). Under the mixed soak the cache never fills again (files are closed before).
+- Not the suspects (separate runs on 4 December, 20 m build): the kept readers and the 20 threads' buffers
+  (all of `in use` at the plateau, them included, is about 100 MB); the arenas (one instead of two lowered the
+  plateau by about a tenth, 801 -> 705 MB, at the same CPU). glibc's mmap threshold fixed at 128 KB
+  (`MALLOC_MMAP_THRESHOLD_=131072`: the cache's 128 KB blocks mapped one by one, returned when freed) brought the
+  plateau down to 517 MB (peak 799) but cost 10-40 % more CPU per route (every array of a tile newly mapped and
+  faulted in; load 10): not taken.
+- The defaults since then: a 192 MB cache (was 256) and one arena (was 2). On that 20 m build 192 MB still holds
+  the blocks of a serve_bench pass of one layer, so the tiles asked again are as fast as with 256 (cold and warm
+  CPU per tile of @2x, falsecolor, ndvi and both differences equal within 0.2 ms, one client, alternate servers,
+  load 9); with 128 MB the presets asked again cost 0.7-0.9 ms more per tile (their blocks decoded again).
+{summary}
 """
     print(body)
     write_section(SECTION, body)
