@@ -16,10 +16,9 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 from rio_tiler.colormap import cmap
 from rio_tiler.errors import TileOutsideBounds
-from rio_tiler.models import ImageData
 from titiler.core.resources.enums import ImageType
 
-from app.readers import MonthLayer, MonthLayerReader, WindowRead, window_read
+from app.readers import MonthLayer, MonthLayerReader, window_read
 from app.rendering import encode_with_palette, palette_of
 from mosaic.catalog import Catalog, Month
 from mosaic.grid import MAX_ZOOM, MIN_ZOOM, valid_tile
@@ -44,30 +43,30 @@ _VALID = RANK == 2
 _PALETTES = {kind: palette_of(cmap.get(colormap)) for kind, (_, _, colormap) in DIFFERENCES.items()}
 
 
-def _layer(month: Month, layer: str, z: int, x: int, y: int, indexes: tuple[int, ...], size: int,
-           ) -> tuple[np.ndarray, np.ndarray, ImageData | WindowRead]:
-    """A layer's tile: its bands, where it holds no data (per band) and what it was read as (bounds, CRS)."""
+def _layer(month: Month, layer: str, z: int, x: int, y: int, indexes: tuple[int, ...],
+           size: int) -> tuple[np.ndarray, np.ndarray]:
+    """A layer's tile: its bands and where it holds no data (per band), read as ``grid_tile`` reads it, else by the
+    month's reader."""
     read = window_read(month, layer, z, x, y, indexes, size)
     if read is not None and read.nodata is not None and not math.isnan(read.nodata):  # (as grid_tile)
-        return read.data, read.data == read.nodata, read
+        return read.data, read.data == read.nodata
     image = MonthLayerReader(MonthLayer(month, layer)).tile(x, y, z, tilesize=size, indexes=indexes or None)
-    return image.array.data, np.ma.getmaskarray(image.array), image
+    return image.array.data, np.ma.getmaskarray(image.array)
 
 
 def _read(catalog: Catalog, month: str, build: str | None, z: int, x: int, y: int, size: int,
-          kind: str) -> tuple[np.ndarray, np.ndarray, ImageData | WindowRead]:
-    """Reflectance bands the difference needs (float32, x1e-4), validity of one month's tile and what its
-    reflectance was read as."""
+          kind: str) -> tuple[np.ndarray, np.ndarray]:
+    """Reflectance bands the difference needs (float32, x1e-4) and validity of one month's tile."""
     m = catalog.get(month, build)
-    refl, refl_nodata, read = _layer(m, "reflectance", z, x, y, _BANDS[kind], size)
-    flags, flags_nodata, _ = _layer(m, "flags", z, x, y, (), size)
+    refl, refl_nodata = _layer(m, "reflectance", z, x, y, _BANDS[kind], size)
+    flags, flags_nodata = _layer(m, "flags", z, x, y, (), size)
     valid = _VALID[flags[0]]
     valid &= ~flags_nodata[0]
     for band in refl_nodata:
         valid &= ~band
     values = refl.astype(np.float32)
     values /= 10000.0  # (float32, as values / 10000.0 computes it)
-    return values, valid, read
+    return values, valid
 
 
 def difference(catalog: Catalog, a: tuple[str, str | None], b: tuple[str, str | None], z: int, x: int, y: int,
@@ -79,8 +78,8 @@ def difference(catalog: Catalog, a: tuple[str, str | None], b: tuple[str, str | 
     if not valid_tile(x, y, z):
         raise TileOutsideBounds(f"tile {z}/{x}/{y} is outside the grid")
     read_b = _pool.submit(_read, catalog, *b, z, x, y, size, kind)
-    one, valid, _ = _read(catalog, *a, z, x, y, size, kind)
-    two, valid_b, _ = read_b.result()
+    one, valid = _read(catalog, *a, z, x, y, size, kind)
+    two, valid_b = read_b.result()
     with np.errstate(divide="ignore", invalid="ignore"):
         if kind == "ndvi":  # B4, B8: (two[1] - two[0]) / (two[1] + two[0]) - (one[1] - one[0]) / (one[1] + one[0])
             value = two[1] - two[0]
