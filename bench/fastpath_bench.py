@@ -1,6 +1,6 @@
 """Stored true-colour tiles answered in process, this checkout against another one, in the same run.
 
-Usage: .venv/bin/python bench/fastpath_bench.py --baseline /work/main [--data DIR] [--rounds 3]
+Usage: .venv/bin/python bench/fastpath_bench.py --baseline CHECKOUT [--data DIR] [--rounds 3]
 
 Issue 16 moved the stored tiles' tile maths (:mod:`app.blocks`, :mod:`app.fastpath`) onto the
 grid's TMS. Each round runs one worker process per checkout (alternately: the machine's load
@@ -99,7 +99,7 @@ def main() -> None:
     ratio = statistics.median(r["best_us"] for r in results["this"]) / statistics.median(
         r["best_us"] for r in results["baseline"])
     load = os.getloadavg()[0]
-    body = (f"`bench/fastpath_bench.py --baseline {args.baseline} --rounds {args.rounds}`: "
+    body = (f"`bench/fastpath_bench.py --baseline {args.baseline.name} --rounds {args.rounds}`: "
             f"{results['this'][0]['tiles']} stored tiles (`.jpg`, four zooms) through the whole app in process, "
             f"each checkout in its own process, alternately; medians over the rounds of the best and median pass "
             f"(7 passes). Load average {load:.1f} at the end.\n\n"

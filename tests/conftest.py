@@ -1,4 +1,5 @@
-"""Session fixtures: sample months published once and shared by the test modules.
+"""Session fixtures: sample months published once and shared by the test modules; the page
+modules' Chromium.
 
 Shared data is read-only: a test that changes files, republishes or builds takes ``france_copy``
 (or keeps a fixture of its own).
@@ -10,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, sync_playwright
 
 from tests.helpers import (
     FRANCE_MONTHS,
@@ -21,6 +23,7 @@ from tests.helpers import (
     published_months,
     serving,
 )
+from tests.pages import ARGS, CHROMIUM
 from tests.planted import planted_months
 
 
@@ -60,3 +63,12 @@ def year_server(year: Path) -> Iterator[str]:
     """A real `mosaique serve` on ``year``; its base URL."""
     with serving(year) as url:
         yield url
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's headless Chromium, one per test module (page modules skip where it is missing)."""
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        browser.close()

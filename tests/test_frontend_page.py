@@ -65,7 +65,9 @@ def test_left_and_right_differ_where_the_months_differ(page: Page, server: str) 
     for _ in range(5):
         page.keyboard.press("Shift+ArrowRight")
     assert divider(page) == 50
-    rows, west, east = slice(120, 600), slice(50, 480), slice(520, 950)
+    # Rows below the month badges (their antialiased corners over the map differ by a few levels
+    # after a restyle; the header's third row of settings brings them down to about row 150).
+    rows, west, east = slice(160, 600), slice(50, 480), slice(520, 950)
     for shot in ("middle", "middle-after-picker"):
         half = drawn(page)
         page.screenshot(path=ARTIFACTS / f"{shot}.png")

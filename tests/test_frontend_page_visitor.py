@@ -9,11 +9,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from tests.helpers import free_port, running
 from tests.pages import (
-    ARGS,
     ARTIFACTS,
     CHROMIUM,
     CONTEXT,
@@ -41,14 +40,6 @@ RENDERED = "(layer) => mosaique.map.queryRenderedFeatures({ layers: [layer] }).m
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with serve(tmp_path_factory.mktemp("visitor"), MONTHS) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
 
 
 def status(page: Page) -> str:

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
-from tests.pages import ARGS, ARTIFACTS, CHROMIUM, DESKTOP, PHONE, READY, axe_violations, new_page, open_page, serve
+from tests.pages import ARTIFACTS, CHROMIUM, DESKTOP, PHONE, READY, axe_violations, new_page, open_page, serve
 from tests.test_frontend_page_visitor import touch_drag
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed")
@@ -46,14 +46,6 @@ RECORD = """() => {
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with serve(tmp_path_factory.mktemp("timeline"), MONTHS, tiles=("T32TLP",), pixel_size=1000) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
 
 
 def lane(page: Page, side: str) -> dict:

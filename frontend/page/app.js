@@ -10,6 +10,7 @@ import { fallback, month, monthLabel, months, setMonths } from "./months.js";
 import { readUrl, state, writeUrl } from "./state.js";
 import * as status from "./status.js";
 import { placeSwipe, sideLayers, style } from "./style.js";
+import { setupInsight, updateInsight } from "./insight.js";
 import { addTileProtocols } from "./tiles.js";
 import { renderTimeline, setupTimeline } from "./timeline.js";
 
@@ -30,6 +31,7 @@ function restyle() {
 }
 
 function refresh() {
+  updateInsight();  // the valid share and the changes list follow the months
   $("maps").classList.toggle("difference", state.mode !== "swipe");
   restyle();
   legend();
@@ -64,6 +66,7 @@ function setAttribution() {
     map.off("data", fold);
   };
   map.on("data", fold);
+  fold();  // added again (a change of language): no data event may come soon
 }
 
 function switchLanguage() {
@@ -209,6 +212,7 @@ async function main() {
   setupTimeline(map, setMonth, refresh);
   $("maps").classList.toggle("difference", state.mode !== "swipe");
   writeUrl();
+  setupInsight(map, refresh);
   // When each side showed its first tile, in ms since navigation (read by bench/page_bench.py).
   const firstTile = {};
   contextAfterFirstTiles(firstTile);

@@ -24,6 +24,19 @@ const STRINGS = {
     timeline: "Timeline", leftOnTimeline: "Left month on the timeline", rightOnTimeline: "Right month on the timeline",
     leftLetter: "L", rightLetter: "R", play: "Play", pause: "Pause", speed: "Speed", seconds: "{n} s per month",
     playSides: "Playing", both: "Both", bandB4: "red", bandB3: "green", bandB2: "blue", bandB8: "near infrared",
+    validShare: "Valid in both months: {pct}", validUnknown: "Valid in both months: …",
+    validReasons: "Not comparable, in either month: cloud all month {cloud}, snow {snow}, no data {nodata}",
+    changes: "Biggest changes", changeKind: "Change", kindLoss: "NDVI loss", kindGain: "NDVI gain",
+    kindMagnitude: "Change magnitude", changeItem: "{area} km², mean change {change}",
+    noChanges: "No large change between these months.", changesComputing: "Finding the changes…",
+    changesFailed: "The changes are unavailable ({error}).", changesPaused: "Pause the timeline to list the changes.",
+    export: "Export a timelapse", exportMonths: "Months", shownRange: "From the left to the right month",
+    allMonths: "All published months", format: "Format", fmtWebp: "WebP (animated)", fmtGif: "GIF",
+    fmtMp4: "MP4 video (H.264)", width: "Width", pixels: "{n} px", exportStart: "Export this view",
+    exportProgressLabel: "Export progress", exportStarting: "Export started…",
+    exportProgress: "Exporting: step {done} of {total}…", exportReady: "The timelapse is ready.",
+    exportBusy: "Another export is running on the server; try again in {s} s.",
+    exportFailed: "The export failed: {error}", download: "Download {name} ({size})",
   },
   fr: {
     title: "Mosaïque : la France, mois par mois",
@@ -49,6 +62,19 @@ const STRINGS = {
     timeline: "Frise des mois", leftOnTimeline: "Mois de gauche sur la frise", rightOnTimeline: "Mois de droite sur la frise",
     leftLetter: "G", rightLetter: "D", play: "Lecture", pause: "Pause", speed: "Vitesse", seconds: "{n} s par mois",
     playSides: "Défilent", both: "Les deux", bandB4: "rouge", bandB3: "vert", bandB2: "bleu", bandB8: "proche infrarouge",
+    validShare: "Valide les deux mois : {pct}", validUnknown: "Valide les deux mois : …",
+    validReasons: "Non comparable, dans l’un des mois : nuage tout le mois {cloud}, neige {snow}, sans donnée {nodata}",
+    changes: "Plus grands changements", changeKind: "Changement", kindLoss: "Baisse du NDVI", kindGain: "Hausse du NDVI",
+    kindMagnitude: "Ampleur du changement", changeItem: "{area} km², évolution moyenne {change}",
+    noChanges: "Aucun grand changement entre ces mois.", changesComputing: "Recherche des changements…",
+    changesFailed: "Les changements sont indisponibles ({error}).", changesPaused: "Mettez la frise en pause pour lister les changements.",
+    export: "Exporter une animation", exportMonths: "Mois", shownRange: "Du mois de gauche au mois de droite",
+    allMonths: "Tous les mois publiés", format: "Format", fmtWebp: "WebP (animé)", fmtGif: "GIF",
+    fmtMp4: "Vidéo MP4 (H.264)", width: "Largeur", pixels: "{n} px", exportStart: "Exporter cette vue",
+    exportProgressLabel: "Avancement de l’export", exportStarting: "Export lancé…",
+    exportProgress: "Export : étape {done} sur {total}…", exportReady: "L’animation est prête.",
+    exportBusy: "Un autre export est en cours sur le serveur ; réessayez dans {s} s.",
+    exportFailed: "L’export a échoué : {error}", download: "Télécharger {name} ({size})",
   },
 };
 const KEY = "mosaique-lang";
@@ -86,6 +112,12 @@ export function monthShort(id, room = 40) {
 /** A number the local way ("0,45" in French), with at most `digits` decimals. */
 export function number(value, digits = 2, signed = false) {
   return new Intl.NumberFormat(lang, { maximumFractionDigits: digits, signDisplay: signed ? "exceptZero" : "auto" }).format(value);
+}
+
+/** A file's size the local way: "12 kB", "1,4 Mo". */
+export function bytes(n) {
+  const [value, unit] = n < 1e6 ? [n / 1e3, "kilobyte"] : [n / 1e6, "megabyte"];
+  return new Intl.NumberFormat(lang, { style: "unit", unit, maximumFractionDigits: 1 }).format(value);
 }
 
 /** "60 %" (French and English alike on this page: the value is announced as written). */
