@@ -7,6 +7,7 @@ observation there (land, water or snow: not all-month cloud, not no data).
 
 from __future__ import annotations
 
+import math
 from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated, Literal
 
@@ -15,12 +16,11 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 from rio_tiler.colormap import cmap
 from rio_tiler.errors import TileOutsideBounds
-from rio_tiler.models import ImageData
 from titiler.core.resources.enums import ImageType
 
-from app.readers import MonthLayer, MonthLayerReader, grid_tile
-from app.rendering import render_tile
-from mosaic.catalog import Catalog
+from app.readers import MonthLayer, MonthLayerReader, window_read
+from app.rendering import encode_with_palette, palette_of
+from mosaic.catalog import Catalog, Month
 from mosaic.grid import MAX_ZOOM, MIN_ZOOM, valid_tile
 from mosaic.layers import REFLECTANCE
 from mosaic.select import RANK
@@ -33,43 +33,77 @@ DIFFERENCES = {
 }
 DifferenceKind = Literal[tuple(DIFFERENCES)]  # type: ignore[valid-type]
 _FORMATS = {"png": ImageType.png, "webp": ImageType.webp}
+_DRIVERS = {"png": "PNG", "webp": "WEBP"}
 _pool = ThreadPoolExecutor(4, thread_name_prefix="diff")  # the second month is read meanwhile (GDAL frees the GIL)
 
 
 _BANDS = {"ndvi": REFLECTANCE.indexes("B4", "B8"), "magnitude": REFLECTANCE.indexes(*REFLECTANCE.bands)}
+_VALID = RANK == 2
+"""Flags -> a valid observation (land, water, snow)."""
+_PALETTES = {kind: palette_of(cmap.get(colormap)) for kind, (_, _, colormap) in DIFFERENCES.items()}
+
+
+def _layer(month: Month, layer: str, z: int, x: int, y: int, indexes: tuple[int, ...],
+           size: int) -> tuple[np.ndarray, np.ndarray]:
+    """A layer's tile: its bands and where it holds no data (per band), read as ``grid_tile`` reads it, else by the
+    month's reader."""
+    read = window_read(month, layer, z, x, y, indexes, size)
+    if read is not None and read.nodata is not None and not math.isnan(read.nodata):  # (as grid_tile)
+        return read.data, read.data == read.nodata
+    image = MonthLayerReader(MonthLayer(month, layer)).tile(x, y, z, tilesize=size, indexes=indexes or None)
+    return image.array.data, np.ma.getmaskarray(image.array)
 
 
 def _read(catalog: Catalog, month: str, build: str | None, z: int, x: int, y: int, size: int,
-          kind: str) -> tuple:
+          kind: str) -> tuple[np.ndarray, np.ndarray]:
     """Reflectance bands the difference needs (float32, x1e-4) and validity of one month's tile."""
     m = catalog.get(month, build)
-    refl = (grid_tile(m, "reflectance", z, x, y, _BANDS[kind], size=size)
-            or MonthLayerReader(MonthLayer(m, "reflectance")).tile(x, y, z, tilesize=size, indexes=_BANDS[kind]))
-    flags = (grid_tile(m, "flags", z, x, y, size=size)
-             or MonthLayerReader(MonthLayer(m, "flags")).tile(x, y, z, tilesize=size))
-    valid = (RANK[flags.array.data[0]] == 2) & ~flags.array.mask[0] & ~refl.array.mask.any(axis=0)
-    return refl.array.data.astype(np.float32) / 10000.0, valid, refl
+    refl, refl_nodata = _layer(m, "reflectance", z, x, y, _BANDS[kind], size)
+    flags, flags_nodata = _layer(m, "flags", z, x, y, (), size)
+    valid = _VALID[flags[0]]
+    valid &= ~flags_nodata[0]
+    for band in refl_nodata:
+        valid &= ~band
+    values = refl.astype(np.float32)
+    values /= 10000.0  # (float32, as values / 10000.0 computes it)
+    return values, valid
 
 
 def difference(catalog: Catalog, a: tuple[str, str | None], b: tuple[str, str | None], z: int, x: int, y: int,
                size: int, kind: str, format: str) -> tuple[bytes, str]:
     """Tile z/x/y of the change from month ``a`` to month ``b`` (each ``(month, build or None)``): the image and its
-    media type. Raises ``TileOutsideBounds`` where either month holds no data."""
+    media type. Raises ``TileOutsideBounds`` where either month holds no data.
+
+    The arithmetic is float32, in place, in the order of the expressions in the comments (the same bytes)."""
     if not valid_tile(x, y, z):
         raise TileOutsideBounds(f"tile {z}/{x}/{y} is outside the grid")
     read_b = _pool.submit(_read, catalog, *b, z, x, y, size, kind)
-    one, valid_a, img = _read(catalog, *a, z, x, y, size, kind)
-    two, valid_b, _ = read_b.result()
+    one, valid = _read(catalog, *a, z, x, y, size, kind)
+    two, valid_b = read_b.result()
     with np.errstate(divide="ignore", invalid="ignore"):
-        if kind == "ndvi":  # bands B4, B8
-            value = (two[1] - two[0]) / (two[1] + two[0]) - (one[1] - one[0]) / (one[1] + one[0])
-        else:
-            value = np.sqrt(((two - one) ** 2).sum(axis=0))
-    _, (lo, hi), colormap = DIFFERENCES[kind]
-    valid = valid_a & valid_b & np.isfinite(value)
-    scaled = np.clip((np.nan_to_num(value) - lo) / (hi - lo) * 255.0, 0, 255).astype(np.uint8)
-    out = ImageData(np.ma.MaskedArray(scaled[None], mask=~valid[None]), bounds=img.bounds, crs=img.crs)
-    return render_tile(out, colormap=cmap.get(colormap), output_format=_FORMATS[format])
+        if kind == "ndvi":  # B4, B8: (two[1] - two[0]) / (two[1] + two[0]) - (one[1] - one[0]) / (one[1] + one[0])
+            value = two[1] - two[0]
+            value /= two[1] + two[0]
+            before = one[1] - one[0]
+            before /= one[1] + one[0]
+            value -= before
+        else:  # np.sqrt(((two - one) ** 2).sum(axis=0))
+            two -= one
+            np.square(two, out=two)
+            value = two.sum(axis=0)
+            np.sqrt(value, out=value)
+    _, (lo, hi), _ = DIFFERENCES[kind]
+    valid &= valid_b
+    valid &= np.isfinite(value)
+    # np.clip((np.nan_to_num(value) - lo) / (hi - lo) * 255.0, 0, 255).astype(np.uint8)
+    np.nan_to_num(value, copy=False)
+    value -= lo
+    value /= hi - lo
+    value *= 255.0
+    np.clip(value, 0, 255, out=value)
+    mask = np.where(valid, np.uint8(255), np.uint8(0))  # (ImageData.mask of the masked pixels)
+    content = encode_with_palette(value.astype(np.uint8), mask, _PALETTES[kind], _DRIVERS[format])
+    return content, _FORMATS[format].mediatype
 
 
 def differences_router(catalog: Catalog) -> APIRouter:

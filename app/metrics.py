@@ -23,7 +23,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric, SummaryMetricFamil
 from starlette.types import Scope
 
 from app.jobs import JobStore
-from app.memory import block_cache_used
+from app.memory import block_cache_used, malloc_heap
 from app.readers import kept_readers
 
 MONTH_PREFIX = "/months/{month}/{layer}"
@@ -81,14 +81,22 @@ class JobsCollector:
 
 
 class MemoryCollector:
-    """GDAL's block caches and the kept readers, read at each scrape: what an RSS that grows is made of."""
+    """GDAL's block caches, the kept readers and malloc's heap, read at each scrape: what an RSS that grows is
+    made of."""
 
     def collect(self) -> Iterator[Metric]:
-        """Bytes in GDAL's block cache (at most MOSAIQUE_GDAL_CACHEMAX), readers kept."""
+        """Bytes in GDAL's block cache (at most MOSAIQUE_GDAL_CACHEMAX), readers kept, malloc's bytes by state."""
         yield GaugeMetricFamily("mosaique_gdal_block_cache_bytes", "Bytes in GDAL's raster block cache.",
                                 value=block_cache_used())
         yield GaugeMetricFamily("mosaique_kept_readers", "Idle open readers kept for the next request.",
                                 value=kept_readers())
+        heap = malloc_heap()
+        if heap is not None:
+            family = GaugeMetricFamily("mosaique_malloc_bytes", "glibc malloc's memory by state: in_use (allocated), "
+                                       "free (freed, kept by malloc), mmapped (large blocks).", labels=["state"])
+            for state, value in heap.items():
+                family.add_metric([state], value)
+            yield family
 
 
 def metrics_router(metrics: Metrics) -> APIRouter:

@@ -13,14 +13,16 @@ import os
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Union
 
 import attr
 import numpy as np
 import rasterio
 from morecantile import TileMatrixSet
+from osgeo import gdal, gdal_array
 from rasterio.enums import Resampling
 from rasterio.features import bounds as featurebounds
 from rasterio.warp import transform_bounds
@@ -37,7 +39,7 @@ from rio_tiler.utils import non_alpha_indexes
 
 from app.bands import band_names, unnamed
 from mosaic.catalog import Month
-from mosaic.grid import TILE_PX, TMS, whole_pixels
+from mosaic.grid import TILE_PX, TMS, cell_size, tile_corner, whole_pixels
 
 
 @dataclass(frozen=True)
@@ -49,12 +51,16 @@ class MonthLayer:
 
 
 KEPT_OPEN = 16
-"""Idle open readers of local files kept for the next request (the least recently used closed beyond).
+"""Idle open readers and window-read datasets (:func:`open_grid`) of local files kept for the next request (the
+least recently used closed beyond).
 
 Each costs memory besides GDAL's block cache: about 9 MB for a region reflectance COG read at
-every zoom (libtiff's per-overview buffers; measured), so 16, not more."""
+every zoom (libtiff's per-overview buffers; measured), so 16, not more. Closing one drops its
+decoded blocks from GDAL's cache: the blocks cached are those of the files kept open."""
 _lock = threading.Lock()
-_idle: OrderedDict[tuple[str, str], list[tuple[Reader, tuple[int, ...]]]] = OrderedDict()  # LRU first
+_Handle = Union["Reader", "GridDataset"]
+"""What is kept open: rio-tiler readers (the routes), GDAL datasets (window reads of tiles)."""
+_idle: OrderedDict[tuple[str, str], list[tuple[_Handle, tuple[int, ...]]]] = OrderedDict()  # LRU first
 
 
 @contextmanager
@@ -77,33 +83,46 @@ def open_reader(path: str, tms: TileMatrixSet = WEB_MERCATOR_TMS) -> Iterator[Re
         with Reader(path, tms=tms) as reader:
             yield reader
         return
-    key, identity = (path, tms.id), _identity(path)
-    reader, stale = None, []
+
+    def opener(_: object) -> Reader:
+        with rasterio.Env():  # else the dataset holds an Env of this thread, which it exits on close
+            return Reader(path, tms=tms)  # (kept readers are closed by whichever thread finds them stale)
+
+    with _lent((path, tms.id), path, opener) as reader:
+        yield reader
+
+
+@contextmanager
+def _lent(key: tuple[str, str], path: str,
+          opener: Callable[[tuple[int, ...] | None], _Handle]) -> Iterator[_Handle]:
+    """An idle kept handle of ``key`` if one is still of the file at ``path``, else a new one from ``opener``
+    (given the file's identity); kept again afterwards (see :func:`open_reader`)."""
+    identity = _identity(path)
+    handle, stale = None, []
     with _lock:
         idle = _idle.get(key, [])
-        while idle and reader is None:
+        while idle and handle is None:
             candidate, seen = idle.pop()
             if identity is not None and seen == identity:
-                reader = candidate
+                handle = candidate
             else:
                 stale.append(candidate)
         if not idle:
             _idle.pop(key, None)  # no empty lists: eviction takes from the first key
     for old in stale:
         old.close()
-    if reader is None:
-        with rasterio.Env():  # else the dataset holds an Env of this thread, which it exits on close
-            reader = Reader(path, tms=tms)  # (kept readers are closed by whichever thread finds them stale)
+    if handle is None:
+        handle = opener(identity)
     try:
-        yield reader
+        yield handle
     except RioTilerError:
-        _keep(key, reader, identity)
+        _keep(key, handle, identity)
         raise
     except BaseException:
-        reader.close()
+        handle.close()
         close_idle_readers()
         raise
-    _keep(key, reader, identity)
+    _keep(key, handle, identity)
 
 
 def _identity(path: str) -> tuple[int, ...] | None:
@@ -115,14 +134,14 @@ def _identity(path: str) -> tuple[int, ...] | None:
     return st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size
 
 
-def _keep(key: tuple[str, str], reader: Reader, identity: tuple[int, ...] | None) -> None:
-    """Put a reader back among the idle ones, closing the least recently used beyond ``KEPT_OPEN``."""
+def _keep(key: tuple[str, str], handle: _Handle, identity: tuple[int, ...] | None) -> None:
+    """Put a handle back among the idle ones, closing the least recently used beyond ``KEPT_OPEN``."""
     if identity is None:
-        reader.close()
+        handle.close()
         return
     closing = []
     with _lock:
-        _idle.setdefault(key, []).append((reader, identity))
+        _idle.setdefault(key, []).append((handle, identity))
         _idle.move_to_end(key)
         while sum(map(len, _idle.values())) > KEPT_OPEN:
             oldest = next(iter(_idle))
@@ -275,6 +294,153 @@ def grid_window(src: Reader, x: int, y: int, z: int) -> Window | None:
     return Window(col, row, width, height)
 
 
+class GridFile:
+    """What a window read needs to know of a COG, learnt once per file (by path and ``stat`` identity): its CRS
+    alone takes GDAL 0.5 ms to parse, opening the file 25 us."""
+
+    def __init__(self, ds: gdal.Dataset) -> None:
+        wkt = ds.GetProjection()
+        self.x0, self.dx, rotation_x, self.y0, rotation_y, self.dy = ds.GetGeoTransform()
+        self.on_tms = bool(wkt) and not rotation_x and not rotation_y and \
+            rasterio.crs.CRS.from_wkt(wkt) == TMS.rasterio_crs  # (as rasterio compares them)
+        """Whether the file is north up in the tile matrix set's CRS (else no tile is a window of it)."""
+        self.width, self.height = ds.RasterXSize, ds.RasterYSize
+        band = ds.GetRasterBand(1)
+        self.nodata: float | None = band.GetNoDataValue()
+        self.dtype = np.dtype(gdal_array.GDALTypeCodeToNumericTypeCode(band.DataType))
+        self.indexes = tuple(i for i in range(1, ds.RasterCount + 1)  # (rio-tiler's default: all but alpha)
+                             if ds.GetRasterBand(i).GetColorInterpretation() != gdal.GCI_AlphaBand)
+
+    def window(self, x: int, y: int, z: int) -> tuple[int, int, int, int] | None:
+        """Tile z/x/y of the TMS as the whole-pixel window (column, row, width, height) of the file it is, or
+        None if the file is not on that grid or the tile is not wholly inside it (as :func:`grid_window`)."""
+        if not self.on_tms:
+            return None
+        left, top = tile_corner(x, y, z)
+        span = cell_size(z) * TILE_PX
+        whole = whole_pixels((left - self.x0) / self.dx, (top - self.y0) / self.dy, span / self.dx, -span / self.dy)
+        if whole is None:
+            return None
+        col, row, width, height = whole
+        if col < 0 or row < 0 or col + width > self.width or row + height > self.height:
+            return None
+        return col, row, width, height
+
+    def bounds(self, window: tuple[int, int, int, int]) -> tuple[float, float, float, float]:
+        """A window's bounds (left, bottom, right, top), computed as ``rasterio.windows.bounds`` does."""
+        col, row, width, height = window
+        return (col * self.dx + self.x0, (row + height) * self.dy + self.y0,
+                (col + width) * self.dx + self.x0, row * self.dy + self.y0)
+
+
+_FILES_KNOWN = 4096
+_files: OrderedDict[tuple[str, tuple[int, ...]], GridFile] = OrderedDict()
+"""What is known of the files last opened for window reads, by path and identity (a few hundred bytes each)."""
+
+
+def _grid_file(path: str, identity: tuple[int, ...] | None, ds: gdal.Dataset) -> GridFile:
+    """The :class:`GridFile` of the file ``ds`` is open on (learnt once per path and identity)."""
+    if identity is None:
+        return GridFile(ds)
+    with _lock:
+        known = _files.get((path, identity))
+    if known is None:
+        known = GridFile(ds)
+        with _lock:
+            _files[path, identity] = known
+            while len(_files) > _FILES_KNOWN:
+                _files.popitem(last=False)
+    return known
+
+
+class GridDataset:
+    """A GDAL dataset of a local COG kept open for window reads, and what they need to know of it."""
+
+    def __init__(self, path: str, identity: tuple[int, ...] | None) -> None:
+        ds = gdal.OpenEx(path, gdal.OF_RASTER | gdal.OF_READONLY)
+        if ds is None:
+            raise RuntimeError(f"cannot open {path}: {gdal.GetLastErrorMsg()}")
+        self.dataset: gdal.Dataset | None = ds
+        self.file = _grid_file(path, identity, ds)
+
+    def close(self) -> None:
+        """Close the dataset (its decoded blocks leave GDAL's cache)."""
+        self.dataset = None
+
+    def read(self, window: tuple[int, int, int, int], indexes: Sequence[int], size: int) -> np.ndarray:
+        """Bands ``indexes`` of a window, as (bands, size, size), nearest neighbour (as rasterio reads them)."""
+        out = np.empty((len(indexes), size, size), dtype=self.file.dtype)
+        col, row, width, height = window
+        got = self.dataset.ReadAsArray(col, row, width, height, buf_obj=out, band_list=list(indexes),
+                                       resample_alg=gdal.GRIORA_NearestNeighbour)
+        if got is None:
+            raise RuntimeError(f"cannot read {self.dataset.GetDescription()}: {gdal.GetLastErrorMsg()}")
+        return out
+
+
+@contextmanager
+def open_grid(path: str) -> Iterator[GridDataset]:
+    """A :class:`GridDataset` of ``path``, lent to this thread alone while the block runs: kept open for the
+    next request as rio-tiler readers are (:func:`open_reader`, the same bound ``KEPT_OPEN``). Opening one costs
+    GDAL's open only (25 us; a reader 1.4 ms: rasterio's and rio-tiler's set-up), so the window reads of preset
+    and difference tiles lose little when their files are evicted."""
+    if path.startswith("/vsi") or not path.endswith(".tif"):
+        handle = GridDataset(path, None)
+        try:
+            yield handle
+        finally:
+            handle.close()
+        return
+    with _lent((path, "gdal"), path, lambda identity: GridDataset(path, identity)) as handle:
+        yield handle
+
+
+@dataclass(frozen=True)
+class WindowRead:
+    """Bands of one tile read as the window of the COG holding it."""
+
+    data: np.ndarray
+    """(bands, size, size), the file's data type."""
+    indexes: Sequence[int]
+    """The bands read (1-based)."""
+    nodata: float | None
+    """The file's no-data value (of its first band)."""
+    bounds: tuple[float, float, float, float]
+    source: str
+
+
+def window_read(month: Month, layer: str, z: int, x: int, y: int, indexes: Sequence[int] = (),
+                size: int = TILE_PX) -> WindowRead | None:
+    """Tile z/x/y of a layer (``size`` px) read as the window of the COG holding it, with GDAL alone (nearest
+    neighbour: the pixels ``MonthLayerReader.tile`` reads); None where the file is not on the tile's grid.
+
+    Raises ``TileOutsideBounds`` where the month holds no data."""
+    source = month.source(layer, z, x, y)
+    if source is None:
+        raise TileOutsideBounds(f"tile {z}/{x}/{y} holds no data of {month.month}")
+    if source.startswith("/vsi"):  # through rasterio, whose errors tell a store that cannot be reached (503)
+        return _remote_window_read(source, z, x, y, indexes, size)
+    with open_grid(source) as src:
+        window = src.file.window(x, y, z)
+        if window is None:
+            return None
+        indexes = indexes or src.file.indexes
+        return WindowRead(src.read(window, indexes, size), indexes, src.file.nodata, src.file.bounds(window), source)
+
+
+def _remote_window_read(source: str, z: int, x: int, y: int, indexes: Sequence[int], size: int) -> WindowRead | None:
+    """:func:`window_read` of a file in a remote store, through rasterio (its errors carry GDAL's whole chain: the
+    HTTP failure behind a failed open, which :func:`app.errors.transient` recognises)."""
+    with open_reader(source, TMS) as src:
+        window = grid_window(src, x, y, z)
+        if window is None:
+            return None
+        indexes = list(indexes or non_alpha_indexes(src.dataset))  # (rio-tiler's default)
+        data = src.dataset.read(indexes, window=window, out_shape=(len(indexes), size, size),
+                                resampling=Resampling.nearest)
+        return WindowRead(data, indexes, src.dataset.nodata, window_bounds(window, src.dataset.transform), source)
+
+
 def grid_tile(month: Month, layer: str, z: int, x: int, y: int, indexes: Sequence[int] = (),
               nodata: float | None = None, size: int = TILE_PX) -> ImageData | None:
     """Tile z/x/y of a layer (``size`` px) read as the window of the COG holding it, as ``MonthLayerReader.tile``
@@ -282,20 +448,14 @@ def grid_tile(month: Month, layer: str, z: int, x: int, y: int, indexes: Sequenc
     None where the file is not on the tile's grid or has no nodata value (read it through the reader).
 
     Raises ``TileOutsideBounds`` where the month holds no data."""
-    source = month.source(layer, z, x, y)
-    if source is None:
-        raise TileOutsideBounds(f"tile {z}/{x}/{y} holds no data of {month.month}")
-    with open_reader(source, TMS) as src:
-        window = grid_window(src, x, y, z)
-        nodata = nodata if nodata is not None else src.dataset.nodata
-        if window is None or nodata is None or math.isnan(nodata):
-            return None
-        indexes = list(indexes or non_alpha_indexes(src.dataset))  # (rio-tiler's default)
-        data = src.dataset.read(indexes, window=window, out_shape=(len(indexes), size, size),
-                                resampling=Resampling.nearest)
-        box, crs = window_bounds(window, src.dataset.transform), src.dataset.crs
-    return ImageData(np.ma.MaskedArray(data, mask=data == nodata), bounds=box, crs=crs, assets=[source],
-                     band_names=[f"b{i}" for i in indexes], nodata=nodata)
+    read = window_read(month, layer, z, x, y, indexes, size)
+    if read is None:
+        return None
+    nodata = nodata if nodata is not None else read.nodata
+    if nodata is None or math.isnan(nodata):
+        return None
+    return ImageData(np.ma.MaskedArray(read.data, mask=read.data == nodata), bounds=read.bounds, crs=TMS.rasterio_crs,
+                     assets=[read.source], band_names=[f"b{i}" for i in read.indexes], nodata=nodata)
 
 
 def _check_shape_bounds(shape: dict, crs: object) -> None:

@@ -201,12 +201,18 @@ def _encode_fast(image: ImageData, driver: str, colormap: ColorMapType | None, a
         return None
     if colormap is not None:
         palette = palette_of(colormap) if data.shape[0] == 1 else None
-        if palette is None:
-            return None
-        if driver == "PNG" and (content := encode_paletted(data[0], mask, palette)) is not None:
-            return content
-        rgba = palette[data[0]]
-        data, mask = np.moveaxis(rgba[..., :3], -1, 0), np.where(mask != 0, rgba[..., 3], 0).astype(np.uint8)
+        return None if palette is None else encode_with_palette(data[0], mask, palette, driver)
     if data.shape[0] not in _BANDS[driver]:
         return None
     return encode(data, driver, alpha=None if driver == "JPEG" else mask)
+
+
+def encode_with_palette(data: np.ndarray, mask: np.ndarray, palette: np.ndarray, driver: str) -> bytes:
+    """One band of bytes (height, width) through a palette of 256 RGBA entries, transparent where ``mask`` is 0,
+    as ``render_tile`` encodes an image with a colormap: a paletted PNG where an index is free for transparency,
+    else RGB and alpha (PNG, WEBP) or RGB (JPEG)."""
+    if driver == "PNG" and (content := encode_paletted(data, mask, palette)) is not None:
+        return content
+    rgba = palette[data]
+    rgb, alpha = np.moveaxis(rgba[..., :3], -1, 0), np.where(mask != 0, rgba[..., 3], 0).astype(np.uint8)
+    return encode(rgb, driver, alpha=None if driver == "JPEG" else alpha)

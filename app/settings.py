@@ -23,7 +23,9 @@ class Settings(BaseSettings):
     )
     cors_origins: list[str] = Field(
         default_factory=list, description="Origins allowed by CORS (JSON list); empty: no CORS headers.")
-    gdal_cachemax: int = Field(256, ge=16, description="GDAL block cache of each server process, in MB.")
+    gdal_cachemax: int = Field(192, ge=16, description=(
+        "GDAL block cache of each server process, in MB. Once it has been full, malloc keeps the memory it took "
+        "for the process's life: the RSS plateau grows with this setting (docs/benchmarks.md, \"Serving: memory\")."))
     workers: int = Field(1, ge=1, description="Server processes started by `mosaique serve`.")
     frontend_dir: Path = Field(Path(__file__).resolve().parent.parent / "frontend",
                                description="The page's files (with node_modules installed).")
@@ -37,8 +39,9 @@ class Settings(BaseSettings):
     threads: int = Field(8, ge=1, description=(
         "Requests of each server process reading pixels at once (the others wait their turn, bounded by "
         "request_timeout); few keep /healthz and the event loop responsive, since reads hold the GIL in turns."))
-    malloc_arenas: int = Field(2, ge=0, description=(
-        "glibc malloc arenas per server process (0: glibc's default, 8 per core); more only let the RSS creep up."))
+    malloc_arenas: int = Field(1, ge=0, description=(
+        "glibc malloc arenas per server process (0: glibc's default, 8 per core); more only let the RSS creep up "
+        "(each arena keeps the memory freed in it)."))
     retry_after: int = Field(5, ge=1, description="Retry-After (s) of 429 and 503 answers (busy, unavailable).")
     build_workers: int | None = Field(None, ge=1, description="LocalCluster workers (default: cores).")
     admin_token: SecretStr | None = Field(None, description="Bearer token of the admin API; unset disables it.")

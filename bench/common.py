@@ -41,9 +41,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start(cmd: list[str], url: str, env: dict[str, str] | None = None) -> subprocess.Popen:
-    """Start a server (with ``env`` as its environment if given) and wait until it answers."""
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+def start(cmd: list[str], url: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.Popen:
+    """Start a server (with ``env`` as its environment and in ``cwd`` if given) and wait until it answers.
+
+    ``python -m`` imports from its working directory first (before ``PYTHONPATH``): a server of another
+    checkout must be started in it."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=cwd)
     for _ in range(300):
         try:
             httpx.get(url, timeout=1)

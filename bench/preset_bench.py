@@ -105,8 +105,9 @@ def main() -> None:
         for name, root in (("before", args.baseline.resolve()), ("after", here)):
             port = free_port()
             base[name] = f"http://127.0.0.1:{port}"
-            procs[name] = start([python, "-m", "app.cli", "serve", "--port", str(port), "--data-dir", str(args.data)],
-                                f"{base[name]}/healthz", env={**os.environ, "PYTHONPATH": str(root)})
+            procs[name] = start([python, "-m", "app.cli", "serve", "--port", str(port), "--data-dir",
+                                 str(args.data.resolve())],
+                                f"{base[name]}/healthz", env={**os.environ, "PYTHONPATH": str(root)}, cwd=root)
         pins = f"build_a={first.build_id}&build_b={month.build_id}"
         routes = templates(base["after"], first.month, month.month, pins)
         rows, mismatches, summary = [], 0, {}
@@ -152,17 +153,21 @@ other engineers' jobs) at start / end: {" / ".join(loads)}.
   status and type, decoded to the same RGBA pixels; `JPEG max diff`: JPEG answers whose bytes differ (GDAL's
   encoder in place of rio-tiler's), their largest pixel difference (and how many).
   {"No other answer differs." if not mismatches else f"**{mismatches} other answers differ.**"}
-- Where the time went before (py-spy on the server, this month): of a preset tile's CPU, FastAPI solving the TiTiler
-  route's dependencies (each sync one a worker-thread hop) about a quarter, the ASGI stack around it another
-  quarter, rio-tiler's read around the one block 3.5 ms (a plain windowed read: 1.7 ms, cold), false colour's
-  float64 rescale 2.6 ms and its encoding by rio-tiler (int16 data made TiTiler choose the format, so the
-  MemoryFile path at zlib level 6: 20 ms for an RGBA PNG, 3 ms for a JPEG). Now (`app/presettiles.py`): the
-  advertised URLs are answered before FastAPI with one thread hop, the tile read as its window, integer rescaling
-  through rio-tiler-made lookup tables (0.2 ms), GDAL's encoders (JPEG 1.5 ms; RGBA PNG at zlib level 2: 6 ms, of
-  which deflate itself 2.7 ms and level 1 saves nothing), a paletted PNG's colour table made once.
-- Left: an RGBA PNG (false colour where some pixel is no data) still costs about 6 ms to encode; the differences
-  read two months (two layers each: four files, so random tiles over more than 16 files reopen readers, 1 ms
-  each) and compute in float32.
+- Presets (the change before, `app/presettiles.py`; its run measured false colour 10-12 -> 3.4-4.9 ms of CPU per
+  tile, ndvi and validity 4-6 -> 1.4-3.7): the advertised URLs are answered before FastAPI with one
+  thread hop, the tile read as its window, integer rescaling through rio-tiler-made lookup tables, GDAL's encoders
+  (JPEG 1.5 ms; RGBA PNG at zlib level 2: 6 ms), a paletted PNG's colour table made once.
+- Differences (this change): where a cold difference tile's time went, in process on a 20 m two-month build
+  (cProfile and timers around each step, 211 tiles, load 3): 7.5 ms of CPU, of which the four window reads
+  (reflectance and flags of both months) 4.9 ms: a rio-tiler reader reopened for 0.9 of them per tile (16 kept
+  for 28 files: 1.5 ms each, rasterio's open parsing the CRS and rio-tiler's set-up, where GDAL opens the file in
+  25 us) and rasterio's `from_bounds` 0.2 ms per read; the paletted PNG 1.2 ms (its palette made again, 0.2 ms);
+  float32 arithmetic with temporaries 1.0 ms. Now the window reads go through GDAL datasets kept open like the
+  readers (`app.readers.open_grid`; what a read needs of the file, CRS included, learnt once per file), the
+  arithmetic is in place and the palette made once: 4.9 ms in the same process (ndvi; magnitude 7.9 -> 5.3).
+  The bytes are the same (`tests/test_app_differences.py` checks them against the reference computation).
+- Left: an RGBA PNG (false colour where some pixel is no data) still costs about 6 ms to encode; a difference
+  decodes two reflectance blocks (ZSTD, cold) and encodes a PNG (about 1 ms each).
 - JPEG answers (false colour where every pixel is valid) differ from before by the encoder only: rio-tiler's (through
   rasterio's GDAL) and GDAL's own at the same quality 85 are as far from the exact pixels (mean 3.75 and 3.80 on
   101 tiles of this month) and 1.7 apart on average.

@@ -4,14 +4,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import morecantile
 import numpy as np
 import pytest
 import rasterio
 from fastapi.testclient import TestClient
+from rio_tiler.colormap import cmap
+from rio_tiler.errors import TileOutsideBounds
+from rio_tiler.models import ImageData
+from titiler.core.resources.enums import ImageType
 
+from app.differences import DIFFERENCES, difference
 from app.main import create_app
+from app.readers import MonthLayer, MonthLayerReader
+from app.rendering import render_tile
 from app.settings import Settings
 from mosaic.catalog import Catalog
+from mosaic.layers import REFLECTANCE
+from mosaic.select import RANK
 from tests.helpers import rgba
 
 TILE = (7, 64, 46)  # the region tile at zoom 7: its COGs are exactly this tile
@@ -90,3 +100,57 @@ def test_legends_give_the_scales_the_tiles_are_drawn_with(client: TestClient) ->
     same = rgba(client.get(f"/diff/2018-07/2018-07/tiles/WebMercatorQuad/{z}/{x}/{y}.png?kind=magnitude").content)
     drawn = same[:3, same[3] > 0][:, 0]
     assert legends["magnitude"]["colors"][0] == "#{:02x}{:02x}{:02x}".format(*drawn)  # no change: the low end
+
+
+def reference_difference(catalog: Catalog, a: str, b: str, z: int, x: int, y: int, size: int, kind: str,
+                         format: str) -> tuple[bytes, str]:
+    """A difference tile as it is specified (and was first computed): both months read through rio-tiler's reader,
+    float32 arithmetic in plain expressions, encoded by ``render_tile``."""
+    indexes = REFLECTANCE.indexes("B4", "B8") if kind == "ndvi" else REFLECTANCE.indexes(*REFLECTANCE.bands)
+
+    def read(month: str) -> tuple[np.ndarray, np.ndarray, ImageData]:
+        m = catalog.get(month)
+        refl = MonthLayerReader(MonthLayer(m, "reflectance")).tile(x, y, z, tilesize=size, indexes=indexes)
+        flags = MonthLayerReader(MonthLayer(m, "flags")).tile(x, y, z, tilesize=size)
+        valid = (RANK[flags.array.data[0]] == 2) & ~flags.array.mask[0] & ~refl.array.mask.any(axis=0)
+        return refl.array.data.astype(np.float32) / 10000.0, valid, refl
+
+    (one, valid_a, img), (two, valid_b, _) = read(a), read(b)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if kind == "ndvi":
+            value = (two[1] - two[0]) / (two[1] + two[0]) - (one[1] - one[0]) / (one[1] + one[0])
+        else:
+            value = np.sqrt(((two - one) ** 2).sum(axis=0))
+    _, (lo, hi), colormap = DIFFERENCES[kind]
+    valid = valid_a & valid_b & np.isfinite(value)
+    scaled = np.clip((np.nan_to_num(value) - lo) / (hi - lo) * 255.0, 0, 255).astype(np.uint8)
+    out = ImageData(np.ma.MaskedArray(scaled[None], mask=~valid[None]), bounds=img.bounds, crs=img.crs)
+    return render_tile(out, colormap=cmap.get(colormap), output_format=ImageType[format])
+
+
+def test_difference_tiles_are_the_specified_bytes(client: TestClient) -> None:
+    """Every tile over the data at every zoom, both kinds, both formats, 256 and 512 px: the bytes of the
+    reference computation (window reads, in-place arithmetic and the palette made once change nothing)."""
+    catalog = Catalog(client.app.state.data)
+    months = catalog.months()
+    a, b = months[0], months[-1]
+    tms = morecantile.tms.get("WebMercatorQuad")
+    images = transparent = 0
+    for z in range(b.zoom + 2):
+        for i, tile in enumerate(tms.tiles(*b.bounds, [z])):
+            for kind in DIFFERENCES:
+                for format, size in (("png", 256), ("webp", 256), ("png", 512))[: 3 if i % 4 == 0 else 1]:
+                    try:
+                        want = reference_difference(catalog, a.month, b.month, tile.z, tile.x, tile.y, size, kind,
+                                                    format)
+                    except TileOutsideBounds:
+                        with pytest.raises(TileOutsideBounds):
+                            difference(catalog, (a.month, None), (b.month, None), tile.z, tile.x, tile.y, size, kind,
+                                       format)
+                        continue
+                    got = difference(catalog, (a.month, None), (b.month, None), tile.z, tile.x, tile.y, size, kind,
+                                     format)
+                    assert got == want, (tile, kind, format, size)
+                    images += 1
+                    transparent += bool((rgba(got[0])[3] == 0).any())
+    assert images >= 50 and transparent >= 10, (images, transparent)

@@ -42,6 +42,8 @@ def test_memory_gauges_follow_the_reads(data: Path) -> None:
         assert after[("mosaique_kept_readers", ())] == 2  # the region COG and the overview COG
         key = ("mosaique_gdal_block_cache_bytes", ())
         assert after[key] > before[key]  # the tiles' decoded blocks
+        heap = {state: after[("mosaique_malloc_bytes", (("state", state),))] for state in ("in_use", "free", "mmapped")}
+        assert heap["in_use"] + heap["mmapped"] > after[key]  # GDAL's cached blocks are malloc's
     close_idle_readers()
 
 

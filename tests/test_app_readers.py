@@ -13,7 +13,7 @@ from rasterio.errors import RasterioIOError
 from rio_tiler.constants import WEB_MERCATOR_TMS
 from rio_tiler.io.rasterio import Reader
 
-from app.readers import _aligned_tile, close_idle_readers, open_reader
+from app.readers import _aligned_tile, close_idle_readers, kept_readers, open_grid, open_reader
 
 Z, X, Y = 10, 512, 340  # the COG below is this tile's 2 x 2 children at zoom 11
 
@@ -95,3 +95,27 @@ def test_readers_beyond_the_limit_are_closed_while_others_are_lent(
     with open_reader(str(tmp_path / "a.tif")):  # a's reader lent: none of a left idle
         assert first_value(tmp_path / "b.tif") == first_value(tmp_path / "a.tif")  # b's closed, not kept
     close_idle_readers()
+
+
+def grid_value(path: Path) -> int:
+    with open_grid(str(path)) as src:
+        window = src.file.window(2 * X, 2 * Y, Z + 1)
+        assert window == (0, 0, 256, 256)
+        return int(src.read(window, (1,), 256)[0, 40, 80])
+
+
+def test_a_kept_grid_dataset_is_not_reused_once_its_file_is_replaced_or_gone(tmp_path: Path) -> None:
+    close_idle_readers()
+    folder = tmp_path / "build"
+    folder.mkdir()
+    path = folder / "layer.tif"
+    write_cog(path, 100)
+    assert grid_value(path) == first_value(path)  # GDAL's window read is rio-tiler's pixel
+    assert kept_readers() == 2  # a grid dataset and a reader of the file, both kept
+    before = grid_value(path)
+    write_cog(tmp_path / "new.tif", 1000)
+    (tmp_path / "new.tif").replace(path)
+    assert grid_value(path) == before + 900
+    folder.rename(tmp_path / "away")
+    with pytest.raises(RuntimeError):
+        grid_value(path)
