@@ -180,13 +180,17 @@ def _load_month(month: str, build_id: str, folder: str, entry_json: str) -> Mont
 
 def _local_stamp(path: str) -> tuple[int, int] | None:
     """Modification time and inode: a publish replaces the file, so either changes."""
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        if not os.path.isdir(os.path.dirname(path)):  # the data directory itself is gone
-            raise SourceUnavailable(f"{os.path.dirname(path)} is missing") from None
-        return None
-    return st.st_mtime_ns, st.st_ino
+    for _ in range(2):
+        try:
+            st = os.stat(path)
+            return st.st_mtime_ns, st.st_ino
+        except FileNotFoundError:
+            if not os.path.isdir(os.path.dirname(path)):  # the data directory itself is gone
+                raise SourceUnavailable(f"{os.path.dirname(path)} is missing") from None
+            # The directory is there: either it holds no catalog (nothing published), or it was away
+            # when the file was looked at and is back now; a second look tells which (never a 404 for
+            # a directory that was only moved away and back).
+    return None
 
 
 def _remote_stamp(path: str) -> tuple[int, int] | None:
@@ -268,7 +272,9 @@ class Catalog:
             return
         if stamp == self._stamp:
             return
-        catalog = _read(path, CatalogDocument) or CatalogDocument()
+        catalog = _read(path, CatalogDocument)
+        if catalog is None:  # there a moment ago (publishing replaces it, never removes it): moved away
+            raise SourceUnavailable(f"{path} vanished while it was read")
         try:
             months = {
                 month: _load_month(month, e.build_id, f"{self.root}/{e.path}", e.model_dump_json())
