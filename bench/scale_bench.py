@@ -75,6 +75,7 @@ def main() -> None:
         per[n] = {"wall": wall / n, "cpu": cpu / n, **{k: v / n for k, v in disk.items()}}
         rows.append([str(n), ", ".join(Path(p).name.split("_")[3] for p in order[:n]), f"{wall:.0f}", f"{cpu:.0f}",
                      f"{rss / 1e9:.2f}", f"{wall / n:.1f}", f"{cpu / n:.1f}", f"{len(manifest['regions'])}",
+                     f"{max(len(r['inputs']) for r in manifest['regions'].values())}",
                      f"{disk['inputs'] / n / 1e9:.2f}", f"{disk['intermediate'] / n / 1e9:.2f}",
                      f"{disk['published'] / n / 1e9:.2f}"])
         print(rows[-1], flush=True)
@@ -97,7 +98,7 @@ Load average (1 min) {load[0]:.1f} at the start, {load[1]:.1f} at the end, on 2 
 engineers' work.
 
 {table(rows, ["products", "tiles", "wall s", "CPU s", "peak RSS GB", "wall s / product", "CPU s / product",
-              "regions", "inputs GB / product", "intermediate GB / product", "published GB / product"])}
+              "regions", "most parts in a region", "inputs GB / product", "intermediate GB / product", "published GB / product"])}
 
 - Cost per product: wall {min(walls):.1f}-{max(walls):.1f} s ({100 * (max(walls) / min(walls) - 1):.0f} % spread),
   CPU {min(cpus):.1f}-{max(cpus):.1f} s ({100 * (max(cpus) / min(cpus) - 1):.0f} % spread) from 1 to {n} products.
