@@ -221,7 +221,7 @@ def serve(host: str, port: int, workers: int | None, data_dir: str | None) -> No
 
     import uvicorn
 
-    from app.memory import limit_malloc_arenas
+    from mosaic.malloc import limit_malloc_arenas
 
     settings = _settings(data_dir, workers=workers)
     limit_malloc_arenas(settings.malloc_arenas)  # before any reading thread starts

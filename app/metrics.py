@@ -23,8 +23,9 @@ from prometheus_client.core import GaugeMetricFamily, Metric, SummaryMetricFamil
 from starlette.types import Scope
 
 from app.jobs import JobStore
-from app.memory import block_cache_used, malloc_heap
+from app.memory import block_cache_used
 from app.readers import kept_readers
+from mosaic.malloc import malloc_heap
 
 MONTH_PREFIX = "/months/{month}/{layer}"
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)

@@ -34,6 +34,7 @@ from mosaic.faults import BuildFailed, failing_cleanly, task
 from mosaic.gdalconfig import configure_gdal
 from mosaic.grid import OutputGrid, region_id
 from mosaic.layers import LAYERS
+from mosaic.malloc import trim_heap
 from mosaic.overview import paste_regions, warp_overview
 from mosaic.parts import PART_ASSETS, Part, part_geometry, part_key, warp_part
 from mosaic.progress import BarProgress, LogProgress, Observer, Planned, Published, TaskDone, UpToDate, broadcast
@@ -124,9 +125,13 @@ GDAL_CACHE_MB = 256
 
 @contextmanager
 def _task_env() -> Iterator[None]:
-    """Bound GDAL's block cache in the process running the task (a Dask worker may be another one)."""
+    """Bound GDAL's block cache in the process running the task (a Dask worker may be another one), and hand
+    the task's freed memory back when it ends: else the next task allocates on top of it (:mod:`mosaic.malloc`)."""
     configure_gdal(GDAL_CACHE_MB)
-    yield
+    try:
+        yield
+    finally:
+        trim_heap()
 
 
 def _spare_threads() -> int:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -46,29 +43,3 @@ def test_memory_gauges_follow_the_reads(data: Path) -> None:
         assert heap["in_use"] + heap["mmapped"] > after[key]  # GDAL's cached blocks are malloc's
     close_idle_readers()
 
-
-ARENAS = """
-import ctypes, sys, threading
-from app.memory import limit_malloc_arenas
-limit_malloc_arenas(int(sys.argv[1]))
-together = threading.Barrier(8)
-def work():
-    kept = bytearray(100_000)  # allocated while the 8 threads all live: each takes an arena if it may
-    together.wait()
-threads = [threading.Thread(target=work) for _ in range(8)]
-for t in threads:
-    t.start()
-for t in threads:
-    t.join()
-ctypes.CDLL(None).malloc_stats()
-"""
-
-
-@pytest.mark.parametrize("arenas", [2, 0])
-def test_malloc_arenas_are_bounded(arenas: int) -> None:
-    """Each thread that allocates gets an arena of its own, unless they are bounded."""
-    env = {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"}
-    done = subprocess.run([sys.executable, "-c", ARENAS, str(arenas)], capture_output=True, text=True, env=env,
-                          check=True)
-    count = done.stderr.count("Arena ")
-    assert count == 2 if arenas else count > 4, done.stderr
