@@ -47,6 +47,7 @@ main()
 
 
 def serve(tree: Path, data: Path, keep_one: bool) -> tuple[subprocess.Popen, str]:
+    """`mosaique serve` of checkout ``tree`` on ``data`` (its index cache keeping one index if ``keep_one``)."""
     port = free_port()
     proc = subprocess.Popen(  # noqa: S603 - our own code
         [sys.executable, "-c", SERVER.format(keep_one=keep_one), str(port), str(data.resolve())],
@@ -63,15 +64,15 @@ def serve(tree: Path, data: Path, keep_one: bool) -> tuple[subprocess.Popen, str
 
 
 def main() -> None:
+    """Run the rounds and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--baseline", type=Path, required=True)
     parser.add_argument("--data", type=Path, default=ROOT / "bench/out/data")
     parser.add_argument("--tiles", type=int, default=700)
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
-    from mosaic.catalog import Catalog
-
     from app.prerendered import stored_tile
+    from mosaic.catalog import Catalog
     from mosaic.grid import TMS
 
     month = Catalog(args.data).months()[-1]

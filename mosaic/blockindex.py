@@ -153,17 +153,17 @@ class BlockIndex:
 
     def table(self) -> np.ndarray:
         """Every block of every level located and judged (through GDAL), as a sidecar's array."""
-        header = [-1]  # (the end of the header: the first block stored, data or mask)
+        starts = []  # of the blocks stored, data and mask: the header (directories, block tables) ends at the first
         for level, info in enumerate(self.levels):
             for i in range(info.cols * info.rows):
                 row, col = divmod(i, info.cols)
                 block = self.block(level, col, row)
-                header += [block.offset] if block.offset else []
+                starts += [block.offset] if block.offset else []
                 if info.mask is not None:
                     mask_offset, _ = self._locate(info.mask, col, row)
-                    header += [mask_offset] if mask_offset else []
+                    starts += [mask_offset] if mask_offset else []
         size = os.path.getsize(self.path)
-        length = min(o for o in header[1:] + [size])
+        length = min([*starts, size])
         with open(self.path, "rb") as f:
             header_crc = zlib.crc32(f.read(length))
         place = np.array([self.left, self.top, self.res], "<f8").view("<i8").tolist()
