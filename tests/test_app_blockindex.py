@@ -15,6 +15,7 @@ from app.blocks import INDEXES
 from app.main import create_app
 from app.settings import Settings
 from mosaic.blockindex import BlockIndex, sidecar_path
+from mosaic.build import BuildOptions, build_month
 from mosaic.catalog import Catalog, Month
 from mosaic.grid import TMS
 from tests.helpers import published_months
@@ -130,3 +131,26 @@ def test_a_stale_or_corrupt_index_is_ignored(data: Path, tmp_path: Path) -> None
     shutil.copyfile(second, first)
     assert BlockIndex.stored(first) is None
     INDEXES.clear()
+
+
+def test_a_rebuild_reusing_regions_of_a_build_without_indexes_gives_them_one(data: Path, tmp_path: Path) -> None:
+    copy = Path(shutil.copytree(data, tmp_path / "data"))
+    month = Catalog(copy).get(MONTH)
+    manifest_path = Path(month.folder) / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())  # as a build made before block indexes wrote it
+    del manifest["layers"]["truecolor"]["block_index"]
+    for region in manifest["regions"].values():
+        region["files"].pop("truecolor.blocks", None)
+    manifest_path.write_text(json.dumps(manifest))
+    for path in cogs(month):
+        Path(sidecar_path(path)).unlink()
+    report = build_month(copy, MONTH, [data.parent / "in"], BuildOptions(scheduler="sync", progress=False, force=True))
+    rebuilt = Catalog(copy).get(MONTH)
+    assert rebuilt.build_id == report.build_id != month.build_id
+    written = json.loads((Path(rebuilt.folder) / "manifest.json").read_text())
+    assert all(r["files"]["truecolor.blocks"] == "truecolor.blocks.npy" for r in written["regions"].values()
+               if r["files"])
+    for path in cogs(rebuilt):
+        assert BlockIndex.stored(path) is not None, path
+    assert all(Path(p).stat().st_ino == Path(q).stat().st_ino  # the regions were reused (COGs linked)
+               for p, q in zip(cogs(month)[:-1], cogs(rebuilt)[:-1], strict=True))
