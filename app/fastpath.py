@@ -67,8 +67,9 @@ class StoredTilesFastPath:
         try:
             m = self.catalog.get(month, build)  # local: one stat of catalog.json
             source = m.source("truecolor", z, x, y)
-            if source is not None and INDEXES.peek(source) is None:
-                await anyio.to_thread.run_sync(INDEXES.get, source)  # opening a file: not on the event loop
+            if source is not None and INDEXES.peek(source) is None and INDEXES.get(source, gdal=False) is None:
+                # (a sidecar loads in one read, here; made through GDAL, an index opens files: not on the event loop)
+                await anyio.to_thread.run_sync(INDEXES.get, source)
             return stored_tile(m, z, x, y, transparent=not match[5])
         except Exception:  # noqa: BLE001 - the route answers it again, with the error handling of every route
             return None

@@ -27,13 +27,14 @@ from dask.delayed import Delayed, delayed
 from osgeo import gdal
 
 from mosaic import manifest as mf
+from mosaic.blockindex import BLOCKS_FILE, write_block_index
 from mosaic.cog import write_cog
 from mosaic.compose import compose_region
 from mosaic.documents import GridInfo, LayerRecord, Manifest, RegionRecord
 from mosaic.faults import BuildFailed, failing_cleanly, task
 from mosaic.gdalconfig import configure_gdal
 from mosaic.grid import OutputGrid, region_id
-from mosaic.layers import LAYERS
+from mosaic.layers import LAYERS, TRUECOLOR
 from mosaic.malloc import trim_heap
 from mosaic.overview import paste_regions, warp_overview
 from mosaic.parts import PART_ASSETS, Part, part_geometry, part_key, warp_part
@@ -221,7 +222,10 @@ def _reused_region(
     keys = sorted(r.key for r in made(part_results))
     out = Path(out_dir)
     if previous and previous_dir and previous.inputs == keys and _link_files(previous, previous_dir, out):
-        return RegionMade.relinked(previous, out)
+        region = RegionMade.relinked(previous, out)
+        if region.files and BLOCKS_FILE not in region.files:  # linked from a build older than block indexes
+            region.files[BLOCKS_FILE] = str(write_block_index(region.files[TRUECOLOR.name]))
+        return region
     return None
 
 
@@ -548,8 +552,10 @@ def _finalize_layers(
                 close(gdal.BuildVRT(str(vrt_path), [os.path.abspath(f) for f in files]))
         if not previous_raster or not paste_regions(previous_raster, overview_src, [f[name] for f in rebuilt], grid):
             warp_overview(vrt_path, overview_src, grid, layer)
-        write_cog(overview_src, tmp / "overview" / f"{name}.tif", layer)
+        cog = write_cog(overview_src, tmp / "overview" / f"{name}.tif", layer)
         layers[name] = LayerRecord(vrt=f"{name}.vrt", overview=f"overview/{name}.tif",
                                    overview_maxzoom=grid.region_zoom - 1, bands=list(layer.bands), dtype=layer.dtype,
                                    nodata=layer.nodata, description=f"{layer.description}; {resolution_label}")
+        if layer is TRUECOLOR:  # the stored tiles' block index
+            layers[name].block_index = Path(write_block_index(cog)).relative_to(tmp).as_posix()
     return layers, overviews

@@ -22,6 +22,7 @@ from rasterio.features import geometry_mask
 from rasterio.warp import transform_geom
 from rasterio.windows import Window
 
+from mosaic.blockindex import BLOCKS_FILE, write_block_index
 from mosaic.cog import BLOCK, gdal_config, write_cog
 from mosaic.grid import OutputGrid, region_id
 from mosaic.layers import DATES, FLAGS, LAYERS, REFLECTANCE, TRUECOLOR, render_truecolor
@@ -115,6 +116,7 @@ def compose_region(
                 dst = out_dir / f"{name}.tif"
                 write_cog(tmp / f"{name}.tif", dst, LAYERS[name], threads)
                 result.files[name] = str(dst)
+            result.files[BLOCKS_FILE] = str(write_block_index(result.files[TRUECOLOR.name]))  # stored tiles' index
         result.timings["cogs"] = time.perf_counter() - started
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

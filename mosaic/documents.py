@@ -103,6 +103,8 @@ class LayerRecord(Document):
     dtype: str
     nodata: int | float | None
     description: str
+    block_index: str | None = None
+    """The overview COG's block index (true colour, builds since issue 13: :mod:`mosaic.blockindex`)."""
 
 
 class RegionRecord(Document):
@@ -113,7 +115,8 @@ class RegionRecord(Document):
     inputs: list[str]
     """Keys of the parts it was composited from (a rebuild reuses it when they are the same)."""
     files: dict[str, str]
-    """Layer name -> file name in ``regions/<region>/`` (empty: no pixel of the region holds data)."""
+    """Layer name -> file name in ``regions/<region>/`` (empty: no pixel of the region holds data); and, since
+    issue 13, ``truecolor.blocks`` -> the true-colour COG's block index (:mod:`mosaic.blockindex`)."""
     france_flags: list[int]
     part_flags: dict[str, list[int]]
     part_wins: dict[str, int]

@@ -104,6 +104,10 @@ def test_a_new_build_writes_main_s_format_and_keeps_other_months_entries(old_dat
     written = json.loads((report.build_dir / "manifest.json").read_text())
     reference = json.loads(_manifest_path(FIXTURE).read_text())
     keyed = ("regions", "regions.*.part_flags", "regions.*.part_wins")
+    # Added since (issue 13: block indexes beside the true-colour COGs); older readers ignore them.
+    assert written["layers"]["truecolor"].pop("block_index") == "overview/truecolor.blocks.npy"
+    assert all(r["files"].pop("truecolor.blocks") == "truecolor.blocks.npy"
+               for r in written["regions"].values() if r["files"])
     for doc in (written, reference):
         doc["inputs"] = doc["inputs"][:1]
         doc["regions"] = {r: v for r, v in doc["regions"].items() if v["files"] and v["part_wins"]}
