@@ -65,7 +65,8 @@ def rss(proc: subprocess.Popen) -> int:
 def write_section(title: str, body: str) -> None:
     """Replace (or append) the ``## title`` section of docs/benchmarks.md."""
     DOCS.parent.mkdir(exist_ok=True)
-    text = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n\nFigures measured on the project's 2-core, 24 GB machine.\n"
+    fresh = "# Benchmarks\n\nFigures measured on the project's 2-core, 24 GB machine.\n"
+    text = DOCS.read_text() if DOCS.exists() else fresh
     section = f"## {title}\n\n{body.strip()}\n"
     pattern = re.compile(rf"^## {re.escape(title)}\n.*?(?=^## |\Z)", re.S | re.M)
     text = pattern.sub(section + "\n", text) if pattern.search(text) else text.rstrip() + "\n\n" + section

@@ -98,7 +98,8 @@ Load average (1 min) {load[0]:.1f} at the start, {load[1]:.1f} at the end, on 2 
 engineers' work.
 
 {table(rows, ["products", "tiles", "wall s", "CPU s", "peak RSS GB", "wall s / product", "CPU s / product",
-              "regions", "most parts in a region", "inputs GB / product", "intermediate GB / product", "published GB / product"])}
+              "regions", "most parts in a region", "inputs GB / product", "intermediate GB / product",
+              "published GB / product"])}
 
 - Cost per product: wall {min(walls):.1f}-{max(walls):.1f} s ({100 * (max(walls) / min(walls) - 1):.0f} % spread),
   CPU {min(cpus):.1f}-{max(cpus):.1f} s ({100 * (max(cpus) / min(cpus) - 1):.0f} % spread) from 1 to {n} products.

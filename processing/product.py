@@ -399,7 +399,8 @@ def _read_metadata(storage: _Storage, name: ProductName, warnings: list[str]) ->
     if meta.product_version is not None:
         stated = meta.product_version.replace("-", ".")
         if stated != "{}.{}".format(*name.version):
-            warnings.append(f"MTD_ALL.xml PRODUCT_VERSION {stated} differs from the name's V{name.version[0]}-{name.version[1]}")
+            named = f"V{name.version[0]}-{name.version[1]}"
+            warnings.append(f"MTD_ALL.xml PRODUCT_VERSION {stated} differs from the name's {named}")
     return meta
 
 

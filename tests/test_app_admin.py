@@ -122,7 +122,8 @@ def test_a_build_request_can_ask_to_verify_every_input(server: str, data: Path) 
     """Unchanged inputs make an up-to-date month; ``verify_inputs`` checks them all again and builds."""
     with httpx.Client(base_url=server, headers=auth()) as client:
         before = Catalog(data).get(MONTH).build_id
-        plain = wait_for(client, client.post("/api/admin/builds", json={"month": MONTH, "inputs": ["july"]}).json()["id"])
+        asked = client.post("/api/admin/builds", json={"month": MONTH, "inputs": ["july"]})
+        plain = wait_for(client, asked.json()["id"])
         assert plain["state"] == "succeeded" and not plain["verify_inputs"], plain
         assert Catalog(data).get(MONTH).build_id == before  # up to date: nothing rebuilt
         r = client.post("/api/admin/builds", json={"month": MONTH, "inputs": ["july"], "verify_inputs": True})
@@ -176,11 +177,13 @@ def test_concurrent_builds_are_capped(tmp_path: Path) -> None:
     (tmp_path / "inputs").mkdir()
     settings = Settings(data_dir=tmp_path, admin_token=TOKEN, max_builds=1, retry_after=7)
     client = TestClient(create_app(settings))
-    assert client.post("/api/admin/builds", json={"month": "2019-01", "inputs": ["."]}, headers=auth()).status_code == 202
+    first = client.post("/api/admin/builds", json={"month": "2019-01", "inputs": ["."]}, headers=auth())
+    assert first.status_code == 202
     busy = client.post("/api/admin/builds", json={"month": "2019-02", "inputs": ["."]}, headers=auth())
     assert busy.status_code == 429 and "MOSAIQUE_MAX_BUILDS" in busy.json()["detail"]
     assert busy.headers["retry-after"] == "7"  # the setting, as every 429 and 503 of app.errors
-    assert client.post("/api/admin/builds", json={"month": "2019-01", "inputs": ["."]}, headers=auth()).status_code == 409
+    again = client.post("/api/admin/builds", json={"month": "2019-01", "inputs": ["."]}, headers=auth())
+    assert again.status_code == 409
     _cancel_all(client)
 
 

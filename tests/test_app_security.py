@@ -58,7 +58,8 @@ def test_a_500_is_logged_with_its_request_id(france_copy: Path, caplog: pytest.L
         cog.write_bytes(b"II*\x00" + b"\x00" * 64)
     client = TestClient(create_app(Settings(data_dir=data)), raise_server_exceptions=False)
     with caplog.at_level(logging.INFO, logger="mosaique"):
-        r = client.get(f"/months/{MONTH}/truecolor/tiles/WebMercatorQuad/7/64/46.png", headers={"X-Request-ID": "r-500"})
+        url = f"/months/{MONTH}/truecolor/tiles/WebMercatorQuad/7/64/46.png"
+        r = client.get(url, headers={"X-Request-ID": "r-500"})
     assert r.status_code == 500 and r.headers["x-request-id"] == "r-500"
     errors = [rec for rec in caplog.records if rec.levelno == logging.ERROR]
     assert errors and all(getattr(rec, "request_id", None) == "r-500" for rec in errors)

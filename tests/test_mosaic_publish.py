@@ -30,7 +30,8 @@ SYNC = BuildOptions(scheduler="sync", progress=False)
 
 def sample(out: Path, tiles: list[str] = TILES, **kw: object) -> list[Path]:
     """Small zipped sample products of MONTH."""
-    return [Path(p) for p in generate_products(out, tiles=tiles, months=[MONTH], pixel_size=PIXEL, as_zip=True, workers=1, **kw)]
+    made = generate_products(out, tiles=tiles, months=[MONTH], pixel_size=PIXEL, as_zip=True, workers=1, **kw)
+    return [Path(p) for p in made]
 
 
 @pytest.fixture()
@@ -95,7 +96,8 @@ def test_incremental_rebuild_redoes_only_the_changed_product(inputs: Path, tmp_p
         if region not in touched:
             for f in (second.build_dir / "regions" / region).iterdir():
                 assert f.stat().st_ino == (first.build_dir / "regions" / region / f.name).stat().st_ino
-    with rasterio.open(first.build_dir / "reflectance.vrt") as a, rasterio.open(second.build_dir / "reflectance.vrt") as b:
+    with rasterio.open(first.build_dir / "reflectance.vrt") as a, \
+            rasterio.open(second.build_dir / "reflectance.vrt") as b:
         assert not np.array_equal(a.read(1), b.read(1))
     fresh = build_month(tmp_path / "fresh", MONTH, [inputs], SYNC)
     for layer in ("reflectance", "flags", "dates", "truecolor"):  # the pasted overview is the warped one
@@ -187,7 +189,8 @@ def test_kill_9_mid_build_leaves_the_published_month_intact(inputs: Path, tmp_pa
 
 def test_retention_prunes_old_builds_but_never_the_published_one(inputs: Path, tmp_path: Path) -> None:
     data = tmp_path / "data"
-    ids = [build_month(data, MONTH, [inputs], BuildOptions(scheduler="sync", keep_builds=2, force=True)).build_id for _ in range(3)]
+    options = BuildOptions(scheduler="sync", keep_builds=2, force=True)
+    ids = [build_month(data, MONTH, [inputs], options).build_id for _ in range(3)]
     kept = sorted(p.name for p in (data / "months" / MONTH / "builds").iterdir())
     assert kept == ids[1:]
     assert DataStore(data).read_catalog().months[MONTH].build_id == ids[-1]
