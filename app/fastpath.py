@@ -32,26 +32,54 @@ _BUILD = re.compile(BUILD_ID_PATTERN)
 log = logging.getLogger("mosaique.app")
 
 
+Answer = tuple[int, list[tuple[bytes, bytes]], bytes]
+"""Status, headers, body."""
+
+
 @dataclass(frozen=True)
-class StoredTilesFastPath:
-    """Pure-ASGI middleware answering stored true-colour tiles of a local data directory."""
+class FastPath:
+    """Pure-ASGI middleware answering some GET requests of a local data directory itself, before FastAPI, and
+    handing every other request on (subclasses say which, in :meth:`respond`)."""
 
     app: ASGIApp
     catalog: Catalog
     routes: dict[str, object]
-    """The FastAPI routes by path (``ROUTE`` and ``ROUTE + ".jpg"``): metrics count answers under them."""
+    """The FastAPI routes that answer these requests otherwise, by the keys :meth:`respond` names: metrics count
+    answers under them."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Answer a stored tile, or hand the request on."""
+        """Answer the request, or hand it on."""
         if scope["type"] == "http" and scope["method"] == "GET" and not self.catalog.remote:
-            match = _PATH.fullmatch(scope["path"])
-            if match is not None:
-                answer = await self._answer(match, scope["query_string"])
-                if answer is not None:
-                    scope["route"] = self.routes.get(ROUTE + (match[5] or ""))
-                    await _send(send, answer)
-                    return
+            found = await self.respond(scope)
+            if found is not None:
+                route, (status, headers, body) = found
+                scope["route"] = self.routes.get(route)
+                await send({"type": "http.response.start", "status": status, "headers": headers})
+                await send({"type": "http.response.body", "body": body})
+                return
         await self.app(scope, receive, send)
+
+    async def respond(self, scope: Scope) -> tuple[str, Answer] | None:
+        """The key in ``routes`` of the route the request is for, and its answer; or None for FastAPI to answer."""
+        raise NotImplementedError
+
+
+class StoredTilesFastPath(FastPath):
+    """Answers stored true-colour tiles of a local data directory (``routes``: the FastAPI routes by path,
+    ``ROUTE`` and ``ROUTE + ".jpg"``)."""
+
+    async def respond(self, scope: Scope) -> tuple[str, Answer] | None:
+        """A stored tile, or None."""
+        match = _PATH.fullmatch(scope["path"])
+        if match is None:
+            return None
+        body = await self._answer(match, scope["query_string"])
+        if body is None:
+            return None
+        if body == NO_DATA:
+            return ROUTE + (match[5] or ""), (204, [], body)
+        return ROUTE + (match[5] or ""), (200, [(b"content-type", b"image/jpeg"),
+                                               (b"content-length", str(len(body)).encode())], body)
 
     async def _answer(self, match: re.Match, query: bytes) -> bytes | None:
         """The stored tile's bytes (``NO_DATA``: 204), or None for the FastAPI route to answer."""
@@ -74,12 +102,3 @@ class StoredTilesFastPath:
         except Exception:  # noqa: BLE001 - the route answers it again, with the error handling of every route
             return None
 
-
-async def _send(send: Send, body: bytes) -> None:
-    """A 200 JPEG, or an empty 204."""
-    if body == NO_DATA:
-        await send({"type": "http.response.start", "status": 204, "headers": []})
-    else:
-        await send({"type": "http.response.start", "status": 200, "headers": [
-            (b"content-type", b"image/jpeg"), (b"content-length", str(len(body)).encode())]})
-    await send({"type": "http.response.body", "body": body})

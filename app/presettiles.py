@@ -32,12 +32,13 @@ from rio_tiler.errors import TileOutsideBounds
 from rio_tiler.expression import parse_expression
 from rio_tiler.types import ColorMapType
 from rio_tiler.utils import CRS_to_uri
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope
 from titiler.core.dependencies import ColorMapParams, DatasetParams, RenderingParams
 from titiler.core.resources.enums import ImageType
 
 from app.bands import expression_with_indexes
 from app.differences import DIFFERENCES, difference
+from app.fastpath import Answer, FastPath
 from app.presets import PRESETS
 from app.readers import grid_tile
 from app.rendering import render_tile
@@ -50,8 +51,6 @@ _DIFF = re.compile(r"/diff/(\d{4}-\d{2})/(\d{4}-\d{2})/tiles/WebMercatorQuad/(\d
 _BUILD = re.compile(BUILD_ID_PATTERN)
 NO_DATA = (204, [], b"")
 """The answer where the month holds no data (TiTiler's route: ``TileOutsideBounds`` -> 204)."""
-Answer = tuple[int, list[tuple[bytes, bytes]], bytes]
-"""Status, headers, body."""
 
 
 @dataclass(frozen=True)
@@ -171,25 +170,16 @@ async def answer(catalog: Catalog, path: str, query: bytes) -> Answer | None:
         return None
 
 
-@dataclass(frozen=True)
-class PresetTilesFastPath:
-    """Pure-ASGI middleware answering the advertised preset tiles of a local data directory."""
+class PresetTilesFastPath(FastPath):
+    """Answers the advertised preset and difference tiles of a local data directory (``routes``: the routes that
+    answer otherwise by name, ``tile``, ``tile.format``, ``diff``)."""
 
-    app: ASGIApp
-    catalog: Catalog
-    routes: dict[str, object]
-    """The routes that answer otherwise (``tile``, ``tile.format``, ``diff``): metrics count answers under them."""
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Answer a preset or difference tile, or hand the request on."""
-        path = scope.get("path", "")
-        if scope["type"] == "http" and scope["method"] == "GET" and path.startswith(("/months/", "/diff/")):
-            found = await answer(self.catalog, path, scope["query_string"])
-            if found is not None:
-                scope["route"] = self.routes.get("diff" if path.startswith("/diff/") else
-                                                 "tile.format" if path.endswith(".png") else "tile")
-                status, headers, body = found
-                await send({"type": "http.response.start", "status": status, "headers": headers})
-                await send({"type": "http.response.body", "body": body})
-                return
-        await self.app(scope, receive, send)
+    async def respond(self, scope: Scope) -> tuple[str, Answer] | None:
+        """A preset or difference tile, or None."""
+        path = scope["path"]
+        if not path.startswith(("/months/", "/diff/")):
+            return None
+        found = await answer(self.catalog, path, scope["query_string"])
+        if found is None:
+            return None
+        return "diff" if path.startswith("/diff/") else "tile.format" if path.endswith(".png") else "tile", found

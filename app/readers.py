@@ -26,7 +26,7 @@ from osgeo import gdal, gdal_array
 from rasterio.enums import Resampling
 from rasterio.features import bounds as featurebounds
 from rasterio.warp import transform_bounds
-from rasterio.windows import Window, from_bounds
+from rasterio.windows import Window
 from rasterio.windows import bounds as window_bounds
 from rio_tiler import reader as low_level
 from rio_tiler.constants import WEB_MERCATOR_TMS, WGS84_CRS
@@ -39,7 +39,7 @@ from rio_tiler.utils import non_alpha_indexes
 
 from app.bands import band_names, unnamed
 from mosaic.catalog import Month
-from mosaic.grid import TILE_PX, TMS, cell_size, tile_corner, whole_pixels
+from mosaic.grid import TILE_PX, TMS, same_matrix, tile_window
 
 
 @dataclass(frozen=True)
@@ -281,17 +281,15 @@ def _aligned_tile(src: Reader, x: int, y: int, z: int, kwargs: dict) -> ImageDat
 
 def grid_window(src: Reader, x: int, y: int, z: int) -> Window | None:
     """The whole-pixel window of ``src`` that tile z/x/y of its TMS is, or None if the file is not on that grid
-    (another CRS, a fractional window) or the tile is not wholly inside it."""
-    if src.crs != src.tms.rasterio_crs:
+    (another CRS or tile matrix, a rotated file, a fractional window) or the tile is not wholly inside it
+    (:func:`mosaic.grid.tile_window`)."""
+    if src.crs != src.tms.rasterio_crs or not same_matrix(src.tms, z):
         return None
-    exact = from_bounds(*src.tms.xy_bounds(x, y, z), transform=src.dataset.transform)
-    whole = whole_pixels(exact.col_off, exact.row_off, exact.width, exact.height)
-    if whole is None:
+    t = src.dataset.transform
+    if t.b or t.d:
         return None
-    col, row, width, height = whole
-    if col < 0 or row < 0 or col + width > src.dataset.width or row + height > src.dataset.height:
-        return None
-    return Window(col, row, width, height)
+    window = tile_window(t.c, t.a, t.f, t.e, src.dataset.width, src.dataset.height, x, y, z)
+    return None if window is None else Window(*window)
 
 
 class GridFile:
@@ -316,15 +314,7 @@ class GridFile:
         None if the file is not on that grid or the tile is not wholly inside it (as :func:`grid_window`)."""
         if not self.on_tms:
             return None
-        left, top = tile_corner(x, y, z)
-        span = cell_size(z) * TILE_PX
-        whole = whole_pixels((left - self.x0) / self.dx, (top - self.y0) / self.dy, span / self.dx, -span / self.dy)
-        if whole is None:
-            return None
-        col, row, width, height = whole
-        if col < 0 or row < 0 or col + width > self.width or row + height > self.height:
-            return None
-        return col, row, width, height
+        return tile_window(self.x0, self.dx, self.y0, self.dy, self.width, self.height, x, y, z)
 
     def bounds(self, window: tuple[int, int, int, int]) -> tuple[float, float, float, float]:
         """A window's bounds (left, bottom, right, top), computed as ``rasterio.windows.bounds`` does."""

@@ -77,6 +77,41 @@ def whole_pixels(*values: float) -> tuple[int, ...] | None:
     return rounded
 
 
+def tile_window(x0: float, dx: float, y0: float, dy: float, width: int, height: int,
+                x: int, y: int, z: int) -> tuple[int, int, int, int] | None:
+    """Tile z/x/y as the whole-pixel window (column, row, width, height) of a north-up raster of the grid's CRS
+    whose top-left corner is (``x0``, ``y0``), pixel size ``dx`` by ``dy`` (north up: ``dy`` < 0) and size ``width`` by
+    ``height`` pixels; None if the tile is not whole pixels of it (another grid) or not wholly inside it.
+
+    What both window reads of tiles use: rasterio readers' (``app.readers.grid_window``) and GDAL's, from a
+    cached geotransform (``app.readers.GridFile``)."""
+    if not dx > 0 > dy:
+        return None
+    left, top = tile_corner(x, y, z)
+    _, _, cell, tile_width, tile_height, _, _ = _terms(z)
+    whole = whole_pixels((left - x0) / dx, (top - y0) / dy, cell * tile_width / dx, -cell * tile_height / dy)
+    if whole is None:
+        return None
+    col, row, cols, rows = whole
+    if col < 0 or row < 0 or col + cols > width or row + rows > height:
+        return None
+    return col, row, cols, rows
+
+
+def same_matrix(tms: morecantile.TileMatrixSet, zoom: int) -> bool:
+    """Whether zoom ``zoom`` of ``tms`` is that of the grid (same CRS, origin, cell and tile sizes), so that
+    :func:`tile_window` places its tiles. A fast check: titiler hands each request its own copy of ``TMS``, and
+    comparing whole tile matrix sets costs about 36 us."""
+    if tms is TMS:
+        return True
+    if not MIN_ZOOM <= zoom <= MAX_ZOOM or tms.crs.root != TMS.crs.root:
+        return False
+    ours = matrix(zoom)
+    theirs = next((m for m in tms.tileMatrices if m.id == ours.id), None)
+    fields = ("pointOfOrigin", "cornerOfOrigin", "cellSize", "tileWidth", "tileHeight", "variableMatrixWidths")
+    return theirs is not None and all(getattr(theirs, f) == getattr(ours, f) for f in fields)
+
+
 def region_id(region: morecantile.Tile) -> str:
     """The id of a region tile, ``z-x-y``: its file names and its key in manifests."""
     return f"{region.z}-{region.x}-{region.y}"

@@ -9,11 +9,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 import rasterio
+from affine import Affine
+from osgeo import gdal
 from rasterio.errors import RasterioIOError
+from rasterio.windows import from_bounds
 from rio_tiler.constants import WEB_MERCATOR_TMS
 from rio_tiler.io.rasterio import Reader
 
-from app.readers import _aligned_tile, close_idle_readers, kept_readers, open_grid, open_reader
+from app.readers import GridFile, _aligned_tile, close_idle_readers, grid_window, kept_readers, open_grid, open_reader
+from mosaic.catalog import Catalog
+from tests.helpers import FRANCE_MONTHS
 
 Z, X, Y = 10, 512, 340  # the COG below is this tile's 2 x 2 children at zoom 11
 
@@ -119,3 +124,62 @@ def test_a_kept_grid_dataset_is_not_reused_once_its_file_is_replaced_or_gone(tmp
     folder.rename(tmp_path / "away")
     with pytest.raises(RuntimeError):
         grid_value(path)
+
+
+def independent_window(path: str, x: int, y: int, z: int) -> tuple[int, int, int, int] | None:
+    """Tile z/x/y as a whole-pixel window of a file, computed apart from mosaic.grid: rasterio's ``from_bounds``
+    of morecantile's tile bounds, rounded where within 1e-6 px of whole numbers, and wholly inside the file."""
+    with rasterio.open(path) as src:
+        if src.crs != WEB_MERCATOR_TMS.rasterio_crs:
+            return None
+        exact = from_bounds(*WEB_MERCATOR_TMS.xy_bounds(x, y, z), transform=src.transform)
+        values = (exact.col_off, exact.row_off, exact.width, exact.height)
+        if any(abs(v - round(v)) > 1e-6 for v in values):
+            return None
+        col, row, width, height = (round(v) for v in values)
+        inside = col >= 0 and row >= 0 and col + width <= src.width and row + height <= src.height
+        return (col, row, width, height) if inside else None
+
+
+def edges_and_middle(first: int, last: int) -> list[int]:
+    """Tile columns or rows from ``first`` to ``last``: all of them if few, else both ends and the middle."""
+    if last - first < 12:
+        return list(range(first, last + 1))
+    middle = (first + last) // 2
+    return [*range(first, first + 4), *range(middle - 1, middle + 2), *range(last - 3, last + 1)]
+
+
+def test_both_window_reads_find_the_windows_of_every_tile(france: Path, tmp_path: Path) -> None:
+    """rasterio readers' windows (grid_window, rio-tiler tiles) and GDAL's (GridFile, difference and preset
+    tiles) are the same, and those computed apart, for the tiles of every zoom of a month's files: inside, on
+    their edges, partly or wholly outside, and too fine to be whole pixels; and none of a file off the grid."""
+    month = Catalog(france).get(FRANCE_MONTHS[0])
+    shifted = tmp_path / "shifted.tif"  # half a pixel off the grid: no tile is a window of it
+    write_cog(shifted, 100)
+    with rasterio.open(shifted, "r+") as dst:
+        dst.transform = dst.transform @ Affine.translation(0.5, 0)
+    paths = [month.overview("reflectance"), month.vrt("flags"), str(shifted),
+             *(f"{month.folder}/regions/{rid}/reflectance.tif" for rid in sorted(month.regions))]
+    found, outside, fractional = 0, 0, 0
+    for path in paths:
+        with rasterio.open(path) as src:
+            west, south, east, north = src.bounds
+        ds = gdal.Open(path)
+        grid_file = GridFile(ds)
+        with Reader(path) as reader:
+            for z in range(0, month.zoom + 10):
+                top_left = WEB_MERCATOR_TMS._tile(west + 1e-3, north - 1e-3, z)
+                bottom_right = WEB_MERCATOR_TMS._tile(east - 1e-3, south + 1e-3, z)
+                for x in edges_and_middle(max(top_left.x - 1, 0), bottom_right.x + 1):
+                    for y in edges_and_middle(max(top_left.y - 1, 0), bottom_right.y + 1):
+                        expected = independent_window(path, x, y, z)
+                        assert grid_file.window(x, y, z) == expected, (path, z, x, y)
+                        window = grid_window(reader, x, y, z)
+                        assert (window and tuple(map(int, window.flatten()))) == expected, (path, z, x, y)
+                        found += expected is not None
+                        outside += expected is None and (x < top_left.x or x > bottom_right.x
+                                                         or y < top_left.y or y > bottom_right.y)
+                        fractional += expected is None and 256 / 2 ** (z - month.zoom) < 1
+        if path == str(shifted):
+            assert all(grid_file.window(2 * X + i, 2 * Y + j, Z + 1) is None for i in (0, 1) for j in (0, 1))
+    assert found > 500 and outside > 500 and fractional > 100, (found, outside, fractional)

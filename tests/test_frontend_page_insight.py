@@ -26,7 +26,10 @@ BOUNDS = "() => { const b = mosaique.map.getBounds(); return [b.getWest(), b.get
 ON_PAGE = ("([w, s, e, n]) => { const m = mosaique.map, r = m.getContainer().getBoundingClientRect(),"
            " a = m.project([w, n]), b = m.project([e, s]);"
            " return { x: r.x + a.x, y: r.y + a.y, width: b.x - a.x, height: b.y - a.y }; }")
-SETTLED = "() => new Promise((done) => mosaique.map.isMoving() ? mosaique.map.once('moveend', done) : done())"
+# Bounded: a drag whose mouseup Chromium never delivers (released outside the window) leaves the map moving for ever.
+SETTLED = ("() => new Promise((done, fail) => { if (!mosaique.map.isMoving()) return done();"
+           " mosaique.map.once('moveend', done);"
+           " setTimeout(() => fail(new Error('the map is still moving')), 30000); })")
 NOTE = "document.getElementById('{}').textContent"
 
 
@@ -128,7 +131,15 @@ def test_changes_list_flies_to_the_planted_loss_and_the_valid_share_follows_the_
         a, b = (page.evaluate(ON_PAGE, list(block)) for block in (loss, cloud))
         shift = (b["x"] + b["width"] / 2 - a["x"] - a["width"] / 2, b["y"] + b["height"] / 2 - a["y"] - a["height"] / 2)
         maps = page.locator("#maps").bounding_box()
-        x, y = maps["x"] + maps["width"] / 2, maps["y"] + maps["height"] / 2
+        # The whole drag on the open map, between the list's panel and the legend: one from the map's centre ended
+        # left of the window (x = -26) once the legend fitted on one line, and MapLibre never saw its mouseup, nor
+        # does it see one over the panel.
+        panel, legend = page.locator("#changes .panel").bounding_box(), page.locator("#legend").bounding_box()
+        x = maps["x"] + (maps["width"] + shift[0]) / 2
+        y = (panel["y"] + panel["height"] + legend["y"]) / 2 + shift[1]
+        for px, py in ((x, y), (x - shift[0], y - shift[1])):
+            assert maps["x"] < px < maps["x"] + maps["width"] and maps["y"] < py < maps["y"] + maps["height"]
+            assert not any(overlap(box, {"x": px, "y": py, "width": 1, "height": 1}) for box in (panel, legend))
         page.mouse.move(x, y)
         page.mouse.down()
         page.mouse.move(x - shift[0], y - shift[1], steps=10)
@@ -287,3 +298,25 @@ def test_phone_keeps_the_map_with_the_new_panels_folded(browser: Browser, plante
         page.screenshot(path=ARTIFACTS / "insight-fr-phone-panels.png")
         assert axe_violations(page) == []
         assert page.errors == [] and page.outside == []
+
+
+def test_month_labels_give_the_lighter_grid_in_the_pages_language(browser: Browser, planted: tuple[Path, str]) -> None:
+    """The planted months are a lighter product (zoom 7 for 1 km pixels): their labels say so in the page's
+    language, with the API's numbers written the local way, in the pickers and the legend; and again after a
+    switch of language."""
+    _, server = planted
+    r = next(m for m in httpx.get(f"{server}/api/months").json() if m["month"] == "2018-07")["resolution"]
+    assert r["full"] is False and r["ground_m"] > 10
+    metres = f"{r['ground_m']:.0f}"
+    english = f"July 2018 (lighter: zoom {r['zoom']}, about {metres} m)"
+    french = f"juillet 2018 (allégé : zoom {r['zoom']}, environ {metres} m)"
+    shown = ("() => [document.querySelector('#left option[value=\"2018-07\"]')?.textContent,"
+             " document.getElementById('side-left').textContent]")
+    for locale, first, then in (("en-GB", english, french), ("fr-FR", french, english)):
+        with new_page(browser, server, locale=locale) as page:
+            page.goto(f"{server}/#left=2018-07&right=2018-08")
+            page.wait_for_function(f"({shown})()[1] !== ''", timeout=30000)
+            assert page.evaluate(shown) == [first, first]
+            page.click("#lang")
+            assert page.evaluate(shown) == [then, then]
+            assert page.errors == []

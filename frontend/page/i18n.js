@@ -37,6 +37,7 @@ const STRINGS = {
     exportProgress: "Exporting: step {done} of {total}…", exportReady: "The timelapse is ready.",
     exportBusy: "Another export is running on the server; try again in {s} s.",
     exportFailed: "The export failed: {error}", download: "Download {name} ({size})",
+    lighterNote: "lighter: zoom {zoom}, about {m} m",
   },
   fr: {
     title: "Mosaïque : la France, mois par mois",
@@ -75,6 +76,7 @@ const STRINGS = {
     exportProgress: "Export : étape {done} sur {total}…", exportReady: "L’animation est prête.",
     exportBusy: "Un autre export est en cours sur le serveur ; réessayez dans {s} s.",
     exportFailed: "L’export a échoué : {error}", download: "Télécharger {name} ({size})",
+    lighterNote: "allégé : zoom {zoom}, environ {m} m",
   },
 };
 const KEY = "mosaique-lang";

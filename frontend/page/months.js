@@ -1,5 +1,5 @@
 // The published months, as /api/months describes them.
-import { monthName } from "./i18n.js";
+import { monthName, number, t } from "./i18n.js";
 
 export let months = [];
 
@@ -7,13 +7,15 @@ export function setMonths(list) { months = [...list].sort((a, b) => a.month.loca
 
 export function month(id) { return months.find((m) => m.month === id); }
 
-/** The month's resolution note when it is served lighter than full resolution ("" otherwise). */
+/** The month's resolution note when it is served lighter than full resolution ("" otherwise), written here in
+ * the page's language from the API's numbers (the API's own `label` is English): "allégé : zoom 13, environ 13 m". */
 export function resolutionNote(id) {
   const r = month(id)?.resolution;
-  return r && r.full === false && r.label ? r.label : "";
+  if (!r || r.full !== false) return "";
+  return t("lighterNote", { zoom: r.zoom, m: number(r.ground_m, r.ground_m >= 10 ? 0 : 1) });
 }
 
-/** "juillet 2018", or "juillet 2018 (60 m)" for a month served at a lighter resolution. */
+/** "juillet 2018", or "juillet 2018 (allégé : zoom 7, environ 842 m)" for a month served at a lighter resolution. */
 export function monthLabel(id) {
   const note = resolutionNote(id);
   return note ? `${monthName(id)} (${note})` : monthName(id);
