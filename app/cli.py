@@ -213,7 +213,8 @@ def check(paths: tuple[Path, ...], month: str | None) -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="Port.")
-@click.option("--workers", type=click.IntRange(1), default=None, help="Server processes [default: $MOSAIQUE_WORKERS, else 1].")
+@click.option("--workers", type=click.IntRange(1), default=None,
+              help="Server processes [default: $MOSAIQUE_WORKERS, else 1].")
 @_data_dir_option
 def serve(host: str, port: int, workers: int | None, data_dir: str | None) -> None:
     """Serve the published months (tiles, TileJSON, point queries) over HTTP."""
