@@ -8,11 +8,10 @@ random tiles over thousands of region COGs stay cheap while the open files stay 
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 
-from mosaic.blockindex import EMPTY, FULL, PARTIAL, Block, BlockIndex, _lock
-
-__all__ = ["EMPTY", "FULL", "INDEXES", "PARTIAL", "Block", "BlockIndex", "Indexes", "stored_block"]
+from mosaic.blockindex import Block, BlockIndex
 
 
 class Indexes:
@@ -22,6 +21,7 @@ class Indexes:
     def __init__(self, max_bytes: int = 32 * 2**20) -> None:
         self.max_bytes, self.size = max_bytes, 0
         self._indexes: OrderedDict[str, BlockIndex] = OrderedDict()
+        self._lock = threading.Lock()
 
     def peek(self, path: str) -> BlockIndex | None:
         """The index of ``path`` if it is made already (never opens a file)."""
@@ -37,7 +37,7 @@ class Indexes:
                 if not gdal:
                     return None
                 index = BlockIndex(path)
-            with _lock:
+            with self._lock:
                 if path not in self._indexes:
                     self._indexes[path] = index
                     self.size += index.weight
@@ -47,7 +47,7 @@ class Indexes:
 
     def clear(self) -> None:
         """Forget every index (after a read error: one may hold a half-read block table)."""
-        with _lock:
+        with self._lock:
             self._indexes.clear()
             self.size = 0
 

@@ -25,10 +25,11 @@ from fastapi.responses import Response
 from rio_tiler.errors import TileOutsideBounds
 from titiler.core.resources.enums import ImageType
 
-from app.blocks import EMPTY, FULL, INDEXES, stored_block
+from app.blocks import INDEXES, stored_block
 from app.limits import MAX_TILESIZE
 from app.readers import MonthLayer, MonthLayerReader
 from app.rendering import render_tile
+from mosaic.blockindex import EMPTY, FULL
 from mosaic.catalog import Catalog, Month
 from mosaic.grid import MAX_ZOOM, MIN_ZOOM, TILE_PX
 from mosaic.store import BUILD_ID_PATTERN
