@@ -13,7 +13,7 @@ from app.presets import PRESETS
 from app.readers import MonthLayer, MonthLayerReader
 from mosaic.catalog import Catalog, Month
 from mosaic.documents import Resolution
-from mosaic.grid import MAX_LAT, MIN_ZOOM, TMS
+from mosaic.grid import MAX_LAT, MIN_ZOOM, TMS, dropped_share
 from mosaic.layers import LAYERS, REFLECTANCE
 from processing.layout import Flag
 
@@ -86,8 +86,11 @@ def _point(month: Month, lon: float, lat: float) -> dict:
 
 
 def _resolution(recorded: Resolution) -> dict:
-    """The month's resolution: zoom, ground size at 46.5 N, every source pixel kept or not, label."""
-    return recorded.model_dump(include={"zoom", "ground_m", "full", "label"})
+    """The month's resolution: zoom, ground size at 46.5 N, the sources' pixel size, every source pixel kept
+    or not (else the share dropped, estimated at 46.5 N), label."""
+    dropped = 0.0 if recorded.full else dropped_share(recorded.ground_m, recorded.source_pixel_m)
+    return {**recorded.model_dump(include={"zoom", "ground_m", "source_pixel_m", "full", "label"}),
+            "dropped_share": round(dropped, 3)}
 
 
 def _invalid_reason(flag: Flag | None) -> str | None:

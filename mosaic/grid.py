@@ -171,6 +171,15 @@ def choose_zoom(pixel_size_m: float) -> int:
     return next((z for z in range(MAX_ZOOM + 1) if TMS.matrix(z).cellSize * france_stretch() <= limit), MAX_ZOOM)
 
 
+def dropped_share(ground_m: float, pixel_size_m: float) -> float:
+    """Share of ``pixel_size_m`` source pixels a grid of ``ground_m`` pixels drops (0 when it is finer).
+
+    Nearest neighbour gives each web pixel one source pixel's value: a web pixel covering
+    ``(ground_m / pixel_size_m) ** 2`` source pixels keeps one of them.
+    """
+    return max(0.0, 1 - (pixel_size_m / ground_m) ** 2)
+
+
 def resolution(zoom: int, pixel_size_m: float) -> dict:
     """What a grid of ``zoom`` keeps of ``pixel_size_m`` sources: the contract of ``/api/months``.
 
@@ -183,7 +192,7 @@ def resolution(zoom: int, pixel_size_m: float) -> dict:
     if full:
         label = f"{pixel_size_m:g} m, every source pixel (zoom {zoom})"
     else:
-        dropped = max(0.0, 1 - (pixel_size_m / ground) ** 2)
+        dropped = dropped_share(ground, pixel_size_m)
         share = f"drops ~{100 * dropped:.0f} %" if dropped >= 0.01 else "may drop some"
         about = f"{ground:.0f}" if ground >= 10 else f"{ground:.1f}"
         label = f"lighter: zoom {zoom}, about {about} m, {share} of {pixel_size_m:g} m source pixels"

@@ -19,6 +19,7 @@ import morecantile
 import numpy as np
 import pytest
 import rasterio
+from playwright.sync_api import Browser
 from rasterio.io import MemoryFile
 from rasterio.warp import transform
 
@@ -29,6 +30,7 @@ from processing.layout import NODATA
 from processing.scan import scan_products
 from sample import generate_products
 from tests.helpers import free_port, run_cli, running
+from tests.pages import CHROMIUM, new_page
 
 PIXEL = 640.0
 """10 m x 2**6: on the web grid exactly as 10 m products are six zooms higher (zoom 8 here is 14 there,
@@ -125,8 +127,11 @@ def test_a_lighter_product_fails_the_check_and_says_so(server: str, data: Path) 
     zoom = choose_zoom(PIXEL)
     ground = TMS.matrix(zoom).cellSize * np.cos(np.radians(46.5))
     assert months[FULL] == {"zoom": zoom, "ground_m": pytest.approx(ground, abs=1e-3), "full": True,
+                            "source_pixel_m": PIXEL, "dropped_share": 0.0,
                             "label": f"640 m, every source pixel (zoom {zoom})"}
     assert months[LIGHTER]["zoom"] == zoom - 1 and months[LIGHTER]["full"] is False
+    coarser = 2 * ground  # one zoom down: web pixels twice as large
+    assert months[LIGHTER]["dropped_share"] == pytest.approx(1 - (PIXEL / coarser) ** 2, abs=1e-3)
     assert months[LIGHTER]["label"].startswith(f"lighter: zoom {zoom - 1}, about ")
     listing = run_cli("months", "--data-dir", str(data / "data")).stdout
     assert months[FULL]["label"] in listing and months[LIGHTER]["label"] in listing
@@ -150,3 +155,19 @@ def test_the_rule_at_10_m_and_its_lighter_label() -> None:
     assert lighter["label"] == "lighter: zoom 13, about 13 m, drops ~42 % of 10 m source pixels"
     with pytest.raises(ValueError, match="pixel size"):
         choose_zoom(0)
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
+def test_the_page_says_how_many_source_pixels_a_lighter_month_drops(server: str, browser: Browser) -> None:
+    """The month pickers name the lighter month's share of dropped source pixels, in the page's language."""
+    r = {m["month"]: m["resolution"] for m in httpx.get(f"{server}/api/months").json()}[LIGHTER]
+    share, metres = f"{100 * r['dropped_share']:.0f}", f"{r['ground_m']:.0f}"
+    english = f"August 2018 (lighter: zoom {r['zoom']}, about {metres} m, drops ~{share} % of the 640 m source pixels)"
+    french = f"août 2018 (allégé : zoom {r['zoom']}, environ {metres} m, omet ~{share} % des pixels sources de 640 m)"
+    shown = "() => document.querySelector('#left option[value=\"2018-08\"]')?.textContent"
+    for locale, label in (("en-GB", english), ("fr-FR", french)):
+        with new_page(browser, server, locale=locale) as page:
+            page.goto(f"{server}/#left={LIGHTER}&right={FULL}")
+            page.wait_for_function(f"({shown})() !== undefined", timeout=30000)
+            assert page.evaluate(shown) == label
+            assert page.errors == []

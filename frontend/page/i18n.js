@@ -38,6 +38,7 @@ const STRINGS = {
     exportBusy: "Another export is running on the server; try again in {s} s.",
     exportFailed: "The export failed: {error}", download: "Download {name} ({size})",
     lighterNote: "lighter: zoom {zoom}, about {m} m",
+    lighterDropped: "lighter: zoom {zoom}, about {m} m, drops ~{share} % of the {source} m source pixels",
   },
   fr: {
     title: "Mosaïque : la France, mois par mois",
@@ -77,6 +78,7 @@ const STRINGS = {
     exportBusy: "Un autre export est en cours sur le serveur ; réessayez dans {s} s.",
     exportFailed: "L’export a échoué : {error}", download: "Télécharger {name} ({size})",
     lighterNote: "allégé : zoom {zoom}, environ {m} m",
+    lighterDropped: "allégé : zoom {zoom}, environ {m} m, omet ~{share} % des pixels sources de {source} m",
   },
 };
 const KEY = "mosaique-lang";

@@ -12,7 +12,9 @@ export function month(id) { return months.find((m) => m.month === id); }
 export function resolutionNote(id) {
   const r = month(id)?.resolution;
   if (!r || r.full !== false) return "";
-  return t("lighterNote", { zoom: r.zoom, m: number(r.ground_m, r.ground_m >= 10 ? 0 : 1) });
+  const vars = { zoom: r.zoom, m: number(r.ground_m, r.ground_m >= 10 ? 0 : 1) };
+  if (!(r.dropped_share >= 0.01)) return t("lighterNote", vars);  // builds before the share was served, or ~0 %
+  return t("lighterDropped", { ...vars, share: number(100 * r.dropped_share, 0), source: number(r.source_pixel_m) });
 }
 
 /** "juillet 2018", or "juillet 2018 (allégé : zoom 7, environ 842 m)" for a month served at a lighter resolution. */
