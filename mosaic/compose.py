@@ -27,7 +27,7 @@ from mosaic.cog import BLOCK, gdal_config, write_cog
 from mosaic.grid import OutputGrid, region_id
 from mosaic.layers import DATES, FLAGS, LAYERS, REFLECTANCE, TRUECOLOR, render_truecolor
 from mosaic.parts import Part
-from mosaic.select import Compositor
+from mosaic.select import Compositor, flag_counts
 from mosaic.written import flushed, written
 from processing.layout import NODATA, Flag
 from processing.tiles import france_outline
@@ -97,7 +97,7 @@ def compose_region(
                 comp = _composite_chunk(parts, sources, grid, reg_col, reg_row + row0, size, h, result)
                 chunk_transform = rasterio.windows.transform(Window(0, row0, size, h), transform)
                 in_france = ~geometry_mask([france], (h, size), chunk_transform)
-                counts = np.bincount(comp.flags[in_france], minlength=5)[:5]
+                counts = flag_counts(comp.flags, in_france)
                 result.france_flags = [a + int(b) for a, b in zip(result.france_flags, counts, strict=True)]
                 if not comp.valid.any():
                     continue
@@ -157,7 +157,7 @@ def _composite_chunk(
             continue
         data = src.read(window=Window(c0 - p_col, r0 - p_row, c1 - c0, r1 - r0))
         flags = np.where(data[4] == NODATA, Flag.NODATA, data[4]).astype(np.uint8)
-        counts = np.bincount(flags.ravel(), minlength=5)[:5]
+        counts = flag_counts(flags)
         prev = result.part_flags.setdefault(part.tile, [0] * 5)
         result.part_flags[part.tile] = [a + int(b) for a, b in zip(prev, counts, strict=True)]
         rows, cols = slice(r0 - row0, r1 - row0), slice(c0 - col0, c1 - col0)

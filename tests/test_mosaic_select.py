@@ -6,7 +6,7 @@ import itertools
 
 import numpy as np
 
-from mosaic.select import Compositor
+from mosaic.select import RANK, Compositor, flag_counts, ranks
 from processing.layout import NODATA, Flag
 
 
@@ -59,3 +59,12 @@ def test_per_pixel_choice_with_distance_arrays() -> None:
     comp.feed(a, flags, flags.astype(np.int16), np.array([[1.0, 9.0]]), 0)
     comp.feed(b, flags, flags.astype(np.int16), np.array([[5.0, 5.0]]), 1)
     assert comp.bands.tolist() == [[[10, 20]]]
+
+
+def test_ranks_and_flag_counts_agree_with_the_table_and_bincount() -> None:
+    flags = np.random.default_rng(3).integers(0, 256, (64, 96)).astype(np.uint8)
+    flags[:8] = np.arange(8)[:, None]  # every WASP code 0-6 and beyond
+    assert (ranks(flags) == RANK[flags]).all() and ranks(flags).dtype == np.int8
+    where = np.random.default_rng(4).random(flags.shape) > 0.5
+    assert flag_counts(flags) == np.bincount(flags.ravel(), minlength=256)[:5].tolist()
+    assert flag_counts(flags, where) == np.bincount(flags[where], minlength=256)[:5].tolist()
