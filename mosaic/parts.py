@@ -152,7 +152,10 @@ def _warp_slab(sources: list[DatasetReader], transform: Affine, window: Window, 
 
     No source no-data value is given to GDAL: with nearest neighbour a source no-data pixel
     lands unchanged in the part, where it means no data too (FLG 0 is turned into -10000), and
-    GDAL skips building the validity masks of six full slabs.
+    GDAL skips building the validity masks of six full slabs. No destination no-data value
+    either: the slab starts as -10000 and GDAL only writes the pixels a source pixel lands on;
+    told of it, GDAL also masked the destination, which made the warp 1.4x slower (10 m, the
+    same bytes).
     """
     height, width = int(window.height), int(window.width)
     out = np.full((len(PART_ASSETS), height, width), PART_NODATA, dtype=np.int16)
@@ -166,10 +169,10 @@ def _warp_slab(sources: list[DatasetReader], transform: Affine, window: Window, 
     data = np.empty((len(PART_ASSETS), int(read.height), int(read.width)), dtype=np.int16)
     for band, source in zip(data, sources, strict=True):
         source.read(1, window=read, out=band)
-    reproject(
+    reproject(  # into ``out`` as filled above: GDAL writes only the pixels that have a source pixel
         data, out, src_transform=src.window_transform(read), src_crs=src.crs,
         dst_transform=transform, dst_crs="EPSG:3857", resampling=Resampling.nearest,
-        dst_nodata=PART_NODATA, init_dest_nodata=True, num_threads=threads, warp_mem_limit=WARP_MEMORY_MB,
+        init_dest_nodata=False, num_threads=threads, warp_mem_limit=WARP_MEMORY_MB,
     )
     flags = out[PART_ASSETS.index("FLG_R1")]
     flags[flags == int(Flag.NODATA)] = PART_NODATA
