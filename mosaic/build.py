@@ -30,6 +30,7 @@ from mosaic import manifest as mf
 from mosaic.blockindex import BLOCKS_FILE, write_block_index
 from mosaic.cog import write_cog
 from mosaic.compose import compose_region
+from mosaic.digests import part_digests
 from mosaic.documents import GridInfo, LayerRecord, Manifest, RegionRecord
 from mosaic.faults import BuildFailed, failing_cleanly, task
 from mosaic.gdalconfig import configure_gdal
@@ -182,8 +183,10 @@ def make_part(job: _ProductJob, grid: OutputGrid, parts_dir: str) -> PartOutcome
         reused = out.exists()
         with _task_env():
             part = warp_part(job.tile, job.assets, job.epsg, job.bounds, grid, out, _spare_threads())
-        timings = {"checksum": t1 - t0, "warp": time.perf_counter() - t1}
-        return PartMade(job.tile, digest, key, part, reused, timings)
+            t2 = time.perf_counter()
+            digests = part_digests(part, grid)
+        timings = {"checksum": t1 - t0, "warp": t2 - t1, "digests": time.perf_counter() - t2}
+        return PartMade(job.tile, digest, key, part, reused, timings, digests)
     except InvalidProduct as exc:
         return PartSkipped(job.tile, job.name, exc.reason)
     except Exception:
@@ -204,25 +207,49 @@ def make_region(
     previous: RegionRecord | None,
     previous_dir: str | None,
 ) -> RegionMade:
-    """Task: composite a region, or link the previous build's files if its parts are unchanged."""
+    """Task: composite a region, or link the previous build's files if what it reads of its parts is unchanged.
+
+    The digests of parts found cached without a task, that the previous build did not record, are made here.
+    """
     tile = morecantile.Tile(*region)
     good = made(part_results)
-    reused = _reused_region(part_results, out_dir, previous, previous_dir)
+    digests = _known_digests(good, region_id(tile), previous)
+    for r in good:
+        if r.key not in digests:
+            digests[r.key] = part_digests(r.part, grid, [tile])[region_id(tile)]
+    reused = _reused_region(good, digests, out_dir, previous, previous_dir)
     if reused:
         return reused
     with _task_env():
         result = compose_region(tile, [r.part for r in good], grid, Path(out_dir), Path(work_dir), _spare_threads())
-    return RegionMade(result, sorted(r.key for r in good))
+    return RegionMade(result, sorted(r.key for r in good), digests=digests)
+
+
+def _known_digests(good: list[PartMade], rid: str, previous: RegionRecord | None) -> dict[str, str]:
+    """Part key -> digest for region ``rid``: made by the part's task, or recorded by the previous build."""
+    known = previous.digests if previous else {}
+    digests = {r.key: r.digests.get(rid) or known.get(r.key) for r in good}
+    return {k: d for k, d in digests.items() if d}
+
+
+def _same_inputs(good: list[PartMade], digests: dict[str, str], previous: RegionRecord) -> bool:
+    """The region's parts are the previous build's, or read the same there (same digests, tile and geometry
+    included); a previous record without every part's digest is compared by keys only."""
+    keys = sorted(r.key for r in good)
+    if previous.inputs == keys:
+        return True
+    complete = len(digests) == len(set(keys)) == len(keys) and set(previous.digests) == set(previous.inputs)
+    return complete and sorted(digests.values()) == sorted(previous.digests.values())
 
 
 def _reused_region(
-    part_results: list[PartOutcome], out_dir: str, previous: RegionRecord | None, previous_dir: str | None
+    good: list[PartMade], digests: dict[str, str], out_dir: str, previous: RegionRecord | None,
+    previous_dir: str | None,
 ) -> RegionMade | None:
-    """The previous build's region, linked into ``out_dir``, if it was made from the same parts."""
-    keys = sorted(r.key for r in made(part_results))
+    """The previous build's region, linked into ``out_dir``, if it reads the same of its parts."""
     out = Path(out_dir)
-    if previous and previous_dir and previous.inputs == keys and _link_files(previous, previous_dir, out):
-        region = RegionMade.relinked(previous, out)
+    if previous and previous_dir and _same_inputs(good, digests, previous) and _link_files(previous, previous_dir, out):
+        region = RegionMade.relinked(previous, out, sorted(r.key for r in good), digests)
         if region.files and BLOCKS_FILE not in region.files:  # linked from a build older than block indexes
             region.files[BLOCKS_FILE] = str(write_block_index(region.files[TRUECOLOR.name]))
         return region
@@ -404,8 +431,9 @@ def _plan(store: DataStore, month: str, found: _Inputs) -> _Plan:
         parts = [part_tasks[t] for t in sorted(tiles)]
         out_dir = str(tmp / "regions" / rid)
         reused = None
-        if not any(isinstance(p, Delayed) for p in parts):
-            reused = _reused_region(parts, out_dir, prev_regions.get(rid), prev_dir)
+        if not any(isinstance(p, Delayed) for p in parts):  # all cached: digests only as the previous build has them
+            good, previous = made(parts), prev_regions.get(rid)
+            reused = _reused_region(good, _known_digests(good, rid, previous), out_dir, previous, prev_dir)
         region_tasks.append(reused or delayed(make_region, pure=False)(
             (x, y, z), parts, grid, out_dir, str(tmp / "work"), prev_regions.get(rid), prev_dir,
         ))

@@ -121,6 +121,12 @@ class RegionRecord(Document):
     part_flags: dict[str, list[int]]
     part_wins: dict[str, int]
     timings: dict[str, float] = Field(default_factory=dict)
+    """Seconds spent compositing and writing COGs (by the build that composited it)."""
+    digests: dict[str, str] = Field(default_factory=dict)
+    """Part key -> digest of what the region reads of that part (:mod:`mosaic.digests`, builds since issue 12):
+    a rebuild keeps the region when its parts' digests are the same, even if their keys are not."""
+    reused: bool = False
+    """Linked from the previous build rather than composited by this one."""
 
 
 class Manifest(Document):

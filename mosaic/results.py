@@ -25,6 +25,9 @@ class PartMade:
     part: Part
     reused: bool
     timings: dict[str, float] = field(default_factory=dict)
+    digests: dict[str, str] = field(default_factory=dict)
+    """Region id -> digest of what the region reads of the part (:mod:`mosaic.digests`); empty when the
+    part was found cached without a task."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,9 @@ class RegionMade:
     inputs: list[str]
     """Keys of the parts it was made of, sorted."""
     reused: bool = False
+    """Linked from the previous build (its parts, or what it reads of them, are the same), not composited."""
+    digests: dict[str, str] = field(default_factory=dict)
+    """Part key -> the part's digest for this region (:mod:`mosaic.digests`), where known."""
 
     @property
     def region(self) -> str:
@@ -64,14 +70,16 @@ class RegionMade:
         r = self.result
         files = {k: os.path.basename(v) for k, v in r.files.items()}
         return RegionRecord(region=r.region, inputs=self.inputs, files=files, france_flags=r.france_flags,
-                            part_flags=r.part_flags, part_wins=r.part_wins, timings=r.timings)
+                            part_flags=r.part_flags, part_wins=r.part_wins, timings=r.timings,
+                            digests=self.digests, reused=self.reused)
 
     @classmethod
-    def relinked(cls, record: RegionRecord, out: Path) -> RegionMade:
-        """The previous build's region as this build's, its files linked into ``out``."""
+    def relinked(cls, record: RegionRecord, out: Path, inputs: list[str], digests: dict[str, str]) -> RegionMade:
+        """The previous build's region as this build's, its files linked into ``out``, made of the parts
+        ``inputs`` (keys, sorted) whose ``digests`` are known."""
         result = RegionResult(record.region, {k: str(out / Path(v).name) for k, v in record.files.items()},
                               record.france_flags, record.part_flags, record.part_wins, record.timings)
-        return cls(result, record.inputs, reused=True)
+        return cls(result, inputs, reused=True, digests=digests)
 
 
 def made(outcomes: list[PartOutcome]) -> list[PartMade]:

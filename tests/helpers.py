@@ -112,3 +112,13 @@ def serving(data: Path | str, **popen: object) -> Iterator[str]:
     url = f"http://127.0.0.1:{port}"
     with running([*CLI, "serve", "--port", str(port), "--data-dir", str(data)], f"{url}/healthz", **popen):
         yield url
+
+
+def cog_pixels(path: Path) -> list[bytes]:
+    """Every band and mask (no-data value or mask band) of a COG at every level, as bytes."""
+    out = []
+    with rasterio.open(path) as ds:
+        for factor in [1, *ds.overviews(1)]:
+            shape = (ds.count, ds.height // factor, ds.width // factor)
+            out += [ds.read(out_shape=shape).tobytes(), ds.read_masks(out_shape=shape).tobytes()]
+    return out

@@ -20,7 +20,7 @@ from mosaic.build import BuildOptions, build_month
 from mosaic.store import DataStore
 from processing.product import L3AProduct
 from sample import generate_products
-from tests.helpers import CLI, run_cli, snapshot
+from tests.helpers import CLI, cog_pixels, run_cli, snapshot
 
 PIXEL = 1000.0
 MONTH = "2018-08"
@@ -153,16 +153,6 @@ def test_unchanged_inputs_are_trusted_by_their_stats_and_verified_on_request(
     entry = DataStore(data).read_catalog().months[MONTH]
     manifest = json.loads((data / entry.path / "manifest.json").read_text())
     assert sorted(i["tile"] for i in manifest["inputs"]) == sorted(set(TILES) - {"T31TDJ"})
-
-
-def cog_pixels(path: Path) -> list[bytes]:
-    """Every band and mask (no-data value or mask band) of a COG at every level, as bytes."""
-    out = []
-    with rasterio.open(path) as ds:
-        for factor in [1, *ds.overviews(1)]:
-            shape = (ds.count, ds.height // factor, ds.width // factor)
-            out += [ds.read(out_shape=shape).tobytes(), ds.read_masks(out_shape=shape).tobytes()]
-    return out
 
 
 def test_kill_9_mid_build_leaves_the_published_month_intact(inputs: Path, tmp_path: Path) -> None:
