@@ -108,6 +108,10 @@ def test_a_new_build_writes_main_s_format_and_keeps_other_months_entries(old_dat
     assert written["layers"]["truecolor"].pop("block_index") == "overview/truecolor.blocks.npy"
     assert all(r["files"].pop("truecolor.blocks") == "truecolor.blocks.npy"
                for r in written["regions"].values() if r["files"])
+    # Issue 12: the parts' digests per region, whether a region was kept, the part task's digest time.
+    assert all(sorted(r.pop("digests")) == r["inputs"] and r.pop("reused") is False
+               for r in written["regions"].values())
+    assert all(i["timings"].pop("digests") >= 0 for i in written["inputs"])
     for doc in (written, reference):
         doc["inputs"] = doc["inputs"][:1]
         doc["regions"] = {r: v for r, v in doc["regions"].items() if v["files"] and v["part_wins"]}
