@@ -1,9 +1,10 @@
 """Build one month: scan inputs, warp parts, composite regions on Dask, publish atomically.
 
 The Dask graph has one task per product (checksum + warp onto the grid, or reuse of the cached
-part) and one task per region (composite + COGs, or reuse of the previous build's files when
-its parts did not change); ``compute`` is called once. :func:`build_month` reads as plan (scan the
-inputs, make the tasks), compute, publish (:mod:`mosaic.publish`); its progress goes to observers
+part, then its per-region digests: :mod:`mosaic.digests`) and one task per region (composite +
+COGs, or reuse of the previous build's files when its parts, or what it reads of them, did not
+change); ``compute`` is called once. :func:`build_month` reads as plan (scan the inputs, make the
+tasks), compute, publish (:mod:`mosaic.publish`); its progress goes to observers
 (:mod:`mosaic.progress`).
 """
 
