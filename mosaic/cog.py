@@ -47,7 +47,8 @@ def cog_options(layer: Layer, threads: int = 1) -> list[str]:
     if layer.compress == "JPEG":
         options.append("QUALITY=85")
     else:
-        options += ["PREDICTOR=YES", "LEVEL=1"]  # ZSTD 1: 3x faster than DEFLATE 6, 10 % larger
+        options += [f"PREDICTOR={'YES' if layer.predictor else 'NO'}",
+                    "LEVEL=1"]  # ZSTD 1: 3x faster than DEFLATE 6, 10 % larger
     return options
 
 

@@ -74,3 +74,11 @@ def test_windowed_overviews_equal_whole_raster_ones(tmp_path: Path, name: str,
         np.testing.assert_array_equal(x, y)
     assert (np.asarray(a[2]) != a[2].flat[0]).any()  # the first overview level holds data
     assert cog.cog_errors(windowed) == []
+
+
+@pytest.mark.parametrize("name", list(LAYERS))
+def test_only_reflectance_is_written_with_a_predictor(tmp_path: Path, name: str) -> None:
+    """Flags and dates (runs of equal values) are smaller and faster to write without one (docs/benchmarks.md)."""
+    path = cog.write_cog(_scratch(tmp_path, name), tmp_path / "cog.tif", LAYERS[name])
+    predictor = gdal.Open(str(path)).GetMetadataItem("PREDICTOR", "IMAGE_STRUCTURE")
+    assert predictor == ("2" if name == "reflectance" else None)
