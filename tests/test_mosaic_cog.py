@@ -10,7 +10,7 @@ import rasterio
 from osgeo import gdal
 
 from mosaic import cog
-from mosaic.compose import _create_scratch
+from mosaic.compose import _create_scratch, _data_columns
 from mosaic.layers import LAYERS, TRUECOLOR, render_truecolor
 from mosaic.written import close
 from processing.layout import NODATA
@@ -82,3 +82,12 @@ def test_only_reflectance_is_written_with_a_predictor(tmp_path: Path, name: str)
     path = cog.write_cog(_scratch(tmp_path, name), tmp_path / "cog.tif", LAYERS[name])
     predictor = gdal.Open(str(path)).GetMetadataItem("PREDICTOR", "IMAGE_STRUCTURE")
     assert predictor == ("2" if name == "reflectance" else None)
+
+
+@pytest.mark.parametrize(("cols", "span"), [((300, 700), (256, 768)), ((0, 255), (0, 256)),
+                                            ((256, 2047), (256, 2048)), ((512, 512), (512, 768))])
+def test_true_colour_is_written_over_the_blocks_holding_valid_columns(cols: tuple[int, int],
+                                                                       span: tuple[int, int]) -> None:
+    valid = np.zeros((4, SIZE), dtype=bool)
+    valid[1, cols[0]] = valid[3, cols[1]] = True
+    assert _data_columns(valid) == span
