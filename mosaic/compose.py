@@ -105,9 +105,10 @@ def compose_region(
                 outs[REFLECTANCE.name].WriteArray(comp.bands, 0, row0)
                 outs[FLAGS.name].WriteArray(comp.flags[None], 0, row0)
                 outs[DATES.name].WriteArray(comp.dates[None], 0, row0)
-                rgb, mask = render_truecolor(comp.bands)
-                outs[TRUECOLOR.name].WriteArray(rgb, 0, row0)
-                outs[TRUECOLOR.name].GetRasterBand(1).GetMaskBand().WriteArray(mask, 0, row0)
+                c0, c1 = _data_columns(comp.valid)
+                rgb, mask = render_truecolor(comp.bands[:, :, c0:c1])
+                outs[TRUECOLOR.name].WriteArray(rgb, c0, row0)
+                outs[TRUECOLOR.name].GetRasterBand(1).GetMaskBand().WriteArray(mask, c0, row0)
         result.timings["composite"] = time.perf_counter() - started
         started = time.perf_counter()
         if any_valid:
@@ -121,6 +122,16 @@ def compose_region(
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return result
+
+
+def _data_columns(valid: np.ndarray) -> tuple[int, int]:
+    """The columns of whole blocks holding the valid pixels of a chunk: the true colour is written there only.
+
+    Outside, its pixels and mask are 0, what an absent block of the sparse scratch reads as; the mask
+    (no no-data value) would be written as blocks of zeros, and its overviews built over them (:func:`write_cog`
+    builds them over the blocks holding data only)."""
+    cols = np.flatnonzero(valid.any(axis=0))
+    return int(cols[0]) // BLOCK * BLOCK, min(valid.shape[1], -(-(int(cols[-1]) + 1) // BLOCK) * BLOCK)
 
 
 def _scratch_files(stack: ExitStack, folder: Path, size: int, transform: rasterio.Affine) -> dict[str, gdal.Dataset]:

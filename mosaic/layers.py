@@ -27,6 +27,10 @@ class Layer:
     compress: str
     overview_resampling: str
     description: str
+    predictor: bool = False
+    """Horizontal differencing before ZSTD: worth it for reflectance only (full 10 m region: 20 % smaller,
+    +15 % COG time); flags and dates, made of runs of equal values, are smaller and faster without it
+    (docs/benchmarks.md, region COGs)."""
 
     def indexes(self, *bands: str) -> tuple[int, ...]:
         """1-based indexes (GDAL's, rio-tiler's ``indexes``) of some of the layer's bands, by name."""
@@ -34,7 +38,7 @@ class Layer:
 
 
 REFLECTANCE = Layer("reflectance", ("B2", "B3", "B4", "B8"), "int16", NODATA, "ZSTD", "AVERAGE",
-                    "Surface reflectance x 10000 (Theia L3A FRC), bands B2/B3/B4/B8")
+                    "Surface reflectance x 10000 (Theia L3A FRC), bands B2/B3/B4/B8", predictor=True)
 FLAGS = Layer("flags", ("FLG",), "uint8", int(Flag.NODATA), "ZSTD", "NEAREST",
               "Pixel status: 0 no data, 1 all-month cloud, 2 snow, 3 water, 4 land")
 DATES = Layer("dates", ("DTS",), "int16", NODATA, "ZSTD", "NEAREST",
