@@ -58,14 +58,17 @@ def write_json_atomic(path: Path, data: object) -> None:
 
 
 def remove_strays(folder: Path) -> list[Path]:
-    """Delete the temporary files of unfinished writes (``.*.tmp``) under ``folder``.
+    """Delete the temporary files and folders of unfinished writes (``.*.tmp``) under ``folder``.
 
     A Dask task killed with its worker leaves one behind; Dask runs the task again elsewhere,
     so the finished file exists too and the stray must not be published or kept.
     """
-    strays = [p for p in folder.rglob(".*.tmp") if p.is_file()]
+    strays = list(folder.rglob(".*.tmp"))
     for stray in strays:
-        stray.unlink(missing_ok=True)
+        if stray.is_dir():
+            shutil.rmtree(stray, ignore_errors=True)
+        else:
+            stray.unlink(missing_ok=True)
     return strays
 
 
