@@ -5,7 +5,8 @@ Layout::
     DATA_DIR/catalog.json                       published months -> build ids (atomic replace)
     DATA_DIR/months/<month>/builds/<build_id>/  one immutable build (manifest, STAC, VRTs, COGs)
     DATA_DIR/months/<month>/builds/.tmp-<id>/   a build in progress (removed if it fails, or by the next build)
-    DATA_DIR/months/<month>/parts/<key>.tif     products warped onto the grid, reused by rebuilds
+    DATA_DIR/months/<month>/parts/<key>.vrt     products warped onto the grid (VRTs over ``<key>/NNNN.tif``
+                                                slabs, :mod:`mosaic.parts`), reused by rebuilds
     DATA_DIR/months/<month>/.lock               held (flock) while a build of that month runs
 
 A reader resolves a month through ``catalog.json`` only, so it sees the previous build or the
