@@ -7,7 +7,8 @@ intermediate files a month keeps (parts, overview rasters) and the published bui
 largest count, one product is then republished with new content and the month rebuilt. The
 France-month figures are re-derived from the per-product costs.
 
-    .venv/bin/python bench/scale_bench.py --inputs DIR --changed PRODUCT [--redelivered PRODUCT] [--counts 1,2,4,8]
+    .venv/bin/python bench/scale_bench.py --inputs DIR --changed PRODUCT [--redelivered PRODUCT] [--reprocessed PRODUCT]
+        [--counts 1,2,4,8]
 
 Deletes its outputs when done (not the inputs). Rewrites the "Build at scale (10 m)" section of
 docs/benchmarks.md.
@@ -56,6 +57,8 @@ def main() -> None:
     parser.add_argument("--changed", type=Path, required=True, help="a new version of one of them (same name)")
     parser.add_argument("--redelivered", type=Path, default=None,
                         help="the changed product again, same pixels, other files (e.g. its metadata edited)")
+    parser.add_argument("--reprocessed", type=Path, default=None,
+                        help="the product again with every pixel of a band changed (built after --redelivered)")
     parser.add_argument("--workdir", type=Path, default=Path("bench/out/scale"))
     parser.add_argument("--counts", default="1,2,4,8")
     parser.add_argument("--no-write", action="store_true", help="print only, leave docs/benchmarks.md as it is")
@@ -87,12 +90,16 @@ def main() -> None:
     rebuild = published_manifest(data)
     built = sum(1 for r in rebuild["regions"].values() if not r.get("reused"))  # composited, not kept
     again = ""
-    if args.redelivered:
-        again_wall, again_rss, again_cpu = mosaique_build([*replaced, args.redelivered], data, force=False)
+    for path, what in ((args.redelivered, "The changed product re-delivered with the same pixels (other files: its "
+                                           "metadata edited)"),
+                       (args.reprocessed, "Then a reprocessing of it (every pixel of a band changed)")):
+        if not path:
+            continue
+        again_wall, again_rss, again_cpu = mosaique_build([*replaced, path], data, force=False)
         kept = published_manifest(data)
         again_built = sum(1 for r in kept["regions"].values() if not r.get("reused"))
-        again = f"""
-- The changed product re-delivered with the same pixels (other files: its metadata edited), after that rebuild:
+        again += f"""
+- {what}, after the rebuild above:
   {again_wall:.1f} s wall, {again_cpu:.1f} s CPU, peak RSS {again_rss / 1e9:.2f} GB, {again_built} of
   {len(kept["regions"])} regions recomposited = **{100 * again_wall / (per[n]["wall"] * n):.1f} %** of the full
   build's wall time ({100 * again_cpu / (per[n]["cpu"] * n):.1f} % of its CPU time)."""

@@ -119,6 +119,9 @@ class _ProductJob:
     bounds: tuple[float, float, float, float]
     fingerprint: str
     known_checksum: str | None
+    previous_part: str | None = None
+    """Key of the part the published build made of this tile (an earlier version of the product), if any:
+    a new part starts from it and warps again only the slabs whose source pixels changed."""
 
 
 GDAL_CACHE_MB = 256
@@ -158,7 +161,7 @@ def _reused_part(job: _ProductJob, grid: OutputGrid, parts_dir: str) -> PartMade
     if job.known_checksum is None:
         return None
     key = part_key(job.known_checksum, grid)
-    out = Path(parts_dir) / f"{key}.tif"
+    out = Path(parts_dir) / f"{key}.vrt"
     if not out.exists():
         return None
     bounds, centre = part_geometry(job.bounds, job.epsg, grid)
@@ -180,10 +183,11 @@ def make_part(job: _ProductJob, grid: OutputGrid, parts_dir: str) -> PartOutcome
         digest = job.known_checksum or checksum(Path(job.path))
         t1 = time.perf_counter()
         key = part_key(digest, grid)
-        out = Path(parts_dir) / f"{key}.tif"
+        out = Path(parts_dir) / f"{key}.vrt"
         reused = out.exists()
         with _task_env():
-            part = warp_part(job.tile, job.assets, job.epsg, job.bounds, grid, out, _spare_threads())
+            previous = Path(parts_dir) / f"{job.previous_part}.vrt" if job.previous_part else None
+            part = warp_part(job.tile, job.assets, job.epsg, job.bounds, grid, out, _spare_threads(), previous)
             t2 = time.perf_counter()
             digests = part_digests(part, grid)
         timings = {"checksum": t1 - t0, "warp": t2 - t1, "digests": time.perf_counter() - t2}
@@ -411,10 +415,11 @@ def _plan(store: DataStore, month: str, found: _Inputs) -> _Plan:
     (tmp / "work").mkdir(parents=True)
     grid = found.grid
     jobs = []
+    previous_parts = {i.tile: i.part for i in found.previous.inputs} if found.previous else {}
     for p in found.scan.products:
         fp = found.prints[p.path]
         jobs.append(_ProductJob(p.tile, str(p.name), str(p.path), dict(p.assets), p.epsg, p.bounds, fp,
-                                found.known.get(fp)))
+                                found.known.get(fp), previous_parts.get(p.tile)))
     parts_dir = str(store.parts_dir(month))
     part_tasks: dict[str, PartOutcome | Delayed] = {
         j.tile: _reused_part(j, grid, parts_dir) or delayed(make_part, pure=False)(j, grid, parts_dir) for j in jobs

@@ -66,6 +66,10 @@ def _prune_parts(store: DataStore, month: str, keep: set[str]) -> None:
     for build in store.builds_dir(month).iterdir():
         manifest = Manifest.read(build) if not build.name.startswith(".") else None
         used |= {i.part for i in (manifest.inputs if manifest else [])}
-    for part in store.parts_dir(month).glob("*.tif"):
-        if part.stem not in used:
+    for part in store.parts_dir(month).iterdir():
+        if part.name.startswith(".") or (part.name if part.is_dir() else part.stem) in used:
+            continue
+        if part.is_dir():  # a part's slabs (mosaic.parts)
+            shutil.rmtree(part, ignore_errors=True)
+        else:  # its VRT; parts and overview rasters of older formats
             part.unlink(missing_ok=True)

@@ -5,7 +5,8 @@ Layout::
     DATA_DIR/catalog.json                       published months -> build ids (atomic replace)
     DATA_DIR/months/<month>/builds/<build_id>/  one immutable build (manifest, STAC, VRTs, COGs)
     DATA_DIR/months/<month>/builds/.tmp-<id>/   a build in progress (removed if it fails, or by the next build)
-    DATA_DIR/months/<month>/parts/<key>.tif     products warped onto the grid, reused by rebuilds
+    DATA_DIR/months/<month>/parts/<key>.vrt     products warped onto the grid (VRTs over ``<key>/NNNN.tif``
+                                                slabs, :mod:`mosaic.parts`), reused by rebuilds
     DATA_DIR/months/<month>/.lock               held (flock) while a build of that month runs
 
 A reader resolves a month through ``catalog.json`` only, so it sees the previous build or the
@@ -58,14 +59,17 @@ def write_json_atomic(path: Path, data: object) -> None:
 
 
 def remove_strays(folder: Path) -> list[Path]:
-    """Delete the temporary files of unfinished writes (``.*.tmp``) under ``folder``.
+    """Delete the temporary files and folders of unfinished writes (``.*.tmp``) under ``folder``.
 
     A Dask task killed with its worker leaves one behind; Dask runs the task again elsewhere,
     so the finished file exists too and the stray must not be published or kept.
     """
-    strays = [p for p in folder.rglob(".*.tmp") if p.is_file()]
+    strays = list(folder.rglob(".*.tmp"))
     for stray in strays:
-        stray.unlink(missing_ok=True)
+        if stray.is_dir():
+            shutil.rmtree(stray, ignore_errors=True)
+        else:
+            stray.unlink(missing_ok=True)
     return strays
 
 
