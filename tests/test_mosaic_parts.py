@@ -126,3 +126,5 @@ def test_the_part_is_one_raster_on_the_grid(product: Path, tmp_path: Path) -> No
     with rasterio.open(files[1]) as slab:  # the second slab is rows CHUNK_ROWS.. of the part
         np.testing.assert_array_equal(slab.read(), data[:, parts.CHUNK_ROWS: 2 * parts.CHUNK_ROWS])
     assert np.count_nonzero(data[0] != parts.PART_NODATA) > data[0].size // 2
+    vrt = Path(part.path).read_text()  # the slabs do not overlap: read as they are, not masked pixel by pixel
+    assert "<SimpleSource>" in vrt and "ComplexSource" not in vrt
