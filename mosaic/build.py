@@ -39,7 +39,7 @@ from mosaic.grid import OutputGrid, region_id
 from mosaic.layers import LAYERS, TRUECOLOR
 from mosaic.malloc import trim_heap
 from mosaic.overview import paste_regions, warp_overview
-from mosaic.parts import PART_ASSETS, Part, part_geometry, part_key, warp_part
+from mosaic.parts import PART_ASSETS, Part, part_geometry, part_key, part_path, warp_part
 from mosaic.progress import BarProgress, LogProgress, Observer, Planned, Published, TaskDone, UpToDate, broadcast
 from mosaic.publish import overview_name, publish_build
 from mosaic.results import PartMade, PartOutcome, PartSkipped, RegionMade, made
@@ -161,7 +161,7 @@ def _reused_part(job: _ProductJob, grid: OutputGrid, parts_dir: str) -> PartMade
     if job.known_checksum is None:
         return None
     key = part_key(job.known_checksum, grid)
-    out = Path(parts_dir) / f"{key}.vrt"
+    out = part_path(parts_dir, key)
     if not out.exists():
         return None
     bounds, centre = part_geometry(job.bounds, job.epsg, grid)
@@ -183,10 +183,10 @@ def make_part(job: _ProductJob, grid: OutputGrid, parts_dir: str) -> PartOutcome
         digest = job.known_checksum or checksum(Path(job.path))
         t1 = time.perf_counter()
         key = part_key(digest, grid)
-        out = Path(parts_dir) / f"{key}.vrt"
+        out = part_path(parts_dir, key)
         reused = out.exists()
         with _task_env():
-            previous = Path(parts_dir) / f"{job.previous_part}.vrt" if job.previous_part else None
+            previous = part_path(parts_dir, job.previous_part) if job.previous_part else None
             part = warp_part(job.tile, job.assets, job.epsg, job.bounds, grid, out, _spare_threads(), previous)
             t2 = time.perf_counter()
             digests = part_digests(part, grid)

@@ -150,14 +150,22 @@ def warp_part(
     return Part(tile=tile, path=str(out), bounds=bounds, centre=centre)
 
 
+def part_path(parts_dir: str | Path, key: str) -> Path:
+    """Where the part of cache key ``key`` lives in a month's parts folder (its VRT)."""
+    return Path(parts_dir) / f"{key}.vrt"
+
+
 def slab_folder(part: Path) -> Path:
     """The folder of a part's slab GeoTIFFs and their digests (beside its VRT, same name)."""
     return part.with_suffix("")
 
 
 def slab_files(part: Path) -> list[Path]:
-    """A part's slab GeoTIFFs, top to bottom."""
-    return sorted(slab_folder(part).glob("*.tif"))
+    """A part's slab GeoTIFFs, top to bottom (raises when it has none: not a part of this format)."""
+    files = sorted(slab_folder(part).glob("*.tif"))
+    if not files:
+        raise FileNotFoundError(f"{part}: no slab GeoTIFFs in {slab_folder(part)}")
+    return files
 
 
 def _slab_name(index: int) -> str:
